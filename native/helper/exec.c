@@ -1,0 +1,196 @@
+/*
+ * Starting a process inside a running container: the path for first starts,
+ * restarts and `vigil exec -d` alike.
+ *
+ *   helper (host)  --setns(pid)--> fork A (in the container's pid namespace)
+ *   A: join cgroups, setns ipc/uts/net/cgroup/mnt, fork B, exit
+ *   B: orphaned, so the kernel hands it to the namespace's reaper, vigil-init;
+ *      tells the helper it exists, waits for "go", then execs the command.
+ *
+ * The helper learns B's host pid from SCM_CREDENTIALS (the kernel translates
+ * the pid into the receiver's namespace) and reads B's start time before B
+ * execs, so the (pid, start time) identity is taken without a race.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "helper.h"
+
+extern char **environ;
+
+static const struct { const char *name; int type; } namespaces[] = {
+	{ "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS }, { "net", CLONE_NEWNET },
+	{ "cgroup", CLONE_NEWCGROUP }, { "mnt", CLONE_NEWNS },
+};
+#define N_NS (sizeof(namespaces) / sizeof(namespaces[0]))
+
+static int parse_user(const char *user, uid_t *uid, gid_t *gid)
+{
+	char *end;
+	unsigned long u = strtoul(user, &end, 10);
+	if (end == user || (*end != '\0' && *end != ':'))
+		return -1;
+	unsigned long g = u;
+	if (*end == ':') {
+		const char *gs = end + 1;
+		g = strtoul(gs, &end, 10);
+		if (end == gs || *end != '\0')
+			return -1;
+	}
+	*uid = (uid_t)u;
+	*gid = (gid_t)g;
+	return 0;
+}
+
+/* B: the business process, from "go" to exec. Never returns. */
+static void start_process(const struct helper_config *cfg, int sync_fd, int err_fd, int log_fd)
+{
+	setsid();
+	char byte = 'r';
+	if (write(sync_fd, &byte, 1) != 1 || read(sync_fd, &byte, 1) != 1)
+		_exit(125); /* the helper is gone: start nothing */
+	close(sync_fd);
+
+	int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (devnull < 0 || dup2(devnull, 0) < 0)
+		fail_child(err_fd, "open stdin", "/dev/null");
+	if (log_fd >= 0 && (dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0))
+		fail_child(err_fd, "dup2(log)", cfg->log_path);
+	if (cfg->cwd && chdir(cfg->cwd) != 0)
+		fail_child(err_fd, "chdir", cfg->cwd);
+	if (cfg->user) {
+		uid_t uid;
+		gid_t gid;
+		if (parse_user(cfg->user, &uid, &gid) != 0) {
+			errno = EINVAL;
+			fail_child(err_fd, "parse user", cfg->user);
+		}
+		if (setgroups(0, NULL) != 0 || setgid(gid) != 0 || setuid(uid) != 0)
+			fail_child(err_fd, "set user", cfg->user);
+	}
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+
+	/* execvp searches the PATH of environ, so the container's env goes there. */
+	environ = (char **)cfg->envs;
+	execvp(cfg->args[0], (char *const *)cfg->args);
+	fail_child(err_fd, "exec", cfg->args[0]);
+}
+
+int helper_exec(const struct helper_config *cfg)
+{
+	char path[PATH_MAX];
+	if (cfg->n_args == 0 || cfg->init_pid <= 0)
+		return report_failure("config: init_pid and at least one arg are required", EINVAL, "");
+	if (proc_start_time(cfg->init_pid) != cfg->init_start || cfg->init_start == 0) {
+		snprintf(path, sizeof(path), "/proc/%d", cfg->init_pid);
+		return report_failure("find container init (is the container running?)", ESRCH, path);
+	}
+
+	/* Everything from the host is opened before any namespace is entered. */
+	int ns_fds[N_NS];
+	for (size_t i = 0; i < N_NS; i++) {
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", cfg->init_pid, namespaces[i].name);
+		ns_fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+		if (ns_fds[i] < 0)
+			return report_failure("open namespace", errno, path);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", cfg->init_pid);
+	int pid_ns = open(path, O_RDONLY | O_CLOEXEC);
+	if (pid_ns < 0)
+		return report_failure("open namespace", errno, path);
+	int cgroup_fds[16];
+	for (size_t i = 0; i < cfg->n_cgroups; i++) {
+		snprintf(path, sizeof(path), "%s/cgroup.procs", cfg->cgroups[i]);
+		cgroup_fds[i] = open(path, O_WRONLY | O_CLOEXEC);
+		if (cgroup_fds[i] < 0)
+			return report_failure("open cgroup", errno, path);
+	}
+	int log_fd = -1;
+	if (cfg->log_path) {
+		log_fd = open(cfg->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+		if (log_fd < 0)
+			return report_failure("open log", errno, cfg->log_path);
+	}
+	int sync[2], err[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) != 0 || pipe2(err, O_CLOEXEC) != 0)
+		return report_failure("socketpair", errno, "");
+	int one = 1;
+	if (setsockopt(sync[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) != 0)
+		return report_failure("setsockopt(SO_PASSCRED)", errno, "");
+
+	/* Only children enter the pid namespace; the helper stays on the host. */
+	if (setns(pid_ns, CLONE_NEWPID) != 0)
+		return report_failure("setns(pid)", errno, "");
+	pid_t a = fork();
+	if (a < 0)
+		return report_failure("fork", errno, "");
+	if (a == 0) {
+		close(sync[0]);
+		close(err[0]);
+		for (size_t i = 0; i < cfg->n_cgroups; i++)
+			if (write(cgroup_fds[i], "0", 1) != 1)
+				fail_child(err[1], "join cgroup", cfg->cgroups[i]);
+		for (size_t i = 0; i < N_NS; i++) {
+			if (setns(ns_fds[i], namespaces[i].type) != 0) {
+				snprintf(path, sizeof(path), "setns(%s)", namespaces[i].name);
+				fail_child(err[1], path, "");
+			}
+		}
+		if (chdir("/") != 0)
+			fail_child(err[1], "chdir", "/");
+		pid_t b = fork();
+		if (b < 0)
+			fail_child(err[1], "fork", "");
+		if (b == 0)
+			start_process(cfg, sync[1], err[1], log_fd);
+		_exit(0);
+	}
+	close(sync[1]);
+	close(err[1]);
+	waitpid(a, NULL, 0);
+
+	char byte;
+	char control[CMSG_SPACE(sizeof(struct ucred))];
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control),
+	};
+	ssize_t n;
+	do
+		n = recvmsg(sync[0], &msg, 0);
+	while (n < 0 && errno == EINTR);
+	struct step_error e;
+	if (n != 1) {
+		if (read_step_error(err[0], &e))
+			return report_error(&e);
+		return report_failure("start process", n < 0 ? errno : EPIPE, "");
+	}
+	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+	if (!cmsg || cmsg->cmsg_type != SCM_CREDENTIALS)
+		return report_failure("receive credentials", EPROTO, "");
+	struct ucred cred;
+	memcpy(&cred, CMSG_DATA(cmsg), sizeof(cred));
+	unsigned long long start = proc_start_time(cred.pid);
+
+	if (write(sync[0], "g", 1) != 1)
+		return report_failure("sync process", errno, "");
+	if (read_step_error(err[0], &e))
+		return report_error(&e);
+	printf("{\"ok\":true,\"pid\":%d,\"startTime\":%llu,\"runningNs\":%llu}\n", cred.pid, start,
+	       monotonic_ns());
+	return 0;
+}

@@ -1,0 +1,75 @@
+/*
+ * vigil-helper: the only code that creates containers and starts processes in
+ * them. It is a separate single-threaded C program because a multi-threaded
+ * runtime (Node) cannot setns() into a mount namespace.
+ *
+ * Protocol: the configuration arrives as NUL-separated "key\0value\0" pairs on
+ * a file descriptor (stdin by default); repeated keys (arg, env, cgroup, mount_*)
+ * keep their order. The result is one JSON line on stdout:
+ *   {"ok":true,"pid":H,"startTime":T,"runningNs":N}
+ *   {"ok":false,"step":"setns(mnt)","errno":"EPERM","path":"/proc/1/ns/mnt","message":"..."}
+ * and the exit status follows the table in helper_exit_code().
+ */
+#ifndef VIGIL_HELPER_H
+#define VIGIL_HELPER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define MAX_LIST 256
+
+struct mount_spec {
+	const char *source;
+	const char *target;
+	bool readonly;
+};
+
+struct helper_config {
+	/* create */
+	const char *hostname;
+	const char *rootfs;      /* "host" or a directory */
+	const char *rootfs_mountpoint; /* empty directory the new root is assembled on */
+	const char *init_path;
+	bool network_none;
+	struct mount_spec mounts[MAX_LIST];
+	size_t n_mounts;
+	/* exec */
+	pid_t init_pid;
+	unsigned long long init_start; /* /proc/PID/stat starttime, guards pid reuse */
+	const char *cwd;
+	const char *log_path;
+	const char *user;        /* "uid[:gid]" */
+	const char *args[MAX_LIST];
+	size_t n_args;
+	const char *envs[MAX_LIST];
+	size_t n_envs;
+	/* both */
+	const char *cgroups[16]; /* cgroup directories to join (v2 and v1 ones) */
+	size_t n_cgroups;
+};
+
+/* A failure before exec, carried from a child process to the helper. */
+struct step_error {
+	char step[48];
+	int err;
+	char path[256];
+};
+
+int parse_config(int fd, struct helper_config *cfg);
+
+/* Record a failed step; in a child, write it to the error pipe and _exit. */
+void fail_child(int error_fd, const char *step, const char *path) __attribute__((noreturn));
+int report_error(const struct step_error *e);
+int report_failure(const char *step, int err, const char *path);
+/* Read a step_error from fd; 0 on EOF (the exec happened), 1 if one was read. */
+int read_step_error(int fd, struct step_error *e);
+
+unsigned long long proc_start_time(pid_t pid);
+unsigned long long monotonic_ns(void);
+int write_all(int fd, const char *buf, size_t len);
+
+int helper_create(const struct helper_config *cfg);
+int helper_exec(const struct helper_config *cfg);
+
+#endif
