@@ -1,0 +1,48 @@
+/* flock(2) and the monotonic clock: small host calls Node lacks. */
+#include <errno.h>
+#include <sys/file.h>
+#include <time.h>
+#include "addon.h"
+
+/* flock(fd: number, exclusive: boolean, wait: boolean): boolean */
+napi_value vn_flock(napi_env env, napi_callback_info info)
+{
+	size_t argc = 3;
+	napi_value argv[3], ret;
+	bool exclusive, wait;
+	int fd, op, rc;
+
+	VN_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	if (argc < 3)
+		return vn_throw_arg(env, "flock", "fd, exclusive, wait", "given");
+	if (!vn_arg_int(env, argv[0], "flock", "fd", &fd) ||
+	    !vn_arg_bool(env, argv[1], "flock", "exclusive", &exclusive) ||
+	    !vn_arg_bool(env, argv[2], "flock", "wait", &wait))
+		return NULL;
+	op = (exclusive ? LOCK_EX : LOCK_SH) | (wait ? 0 : LOCK_NB);
+	do
+		rc = flock(fd, op);
+	while (rc < 0 && errno == EINTR);
+	if (rc < 0 && !wait && errno == EWOULDBLOCK) {
+		VN_CALL(env, napi_get_boolean(env, false, &ret));
+		return ret;
+	}
+	if (rc < 0)
+		return vn_throw(env, VN_ERR_SYS, errno, "flock", NULL, NULL);
+	VN_CALL(env, napi_get_boolean(env, true, &ret));
+	return ret;
+}
+
+/* monotonicNs(): bigint, CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns(). */
+napi_value vn_monotonic_ns(napi_env env, napi_callback_info info)
+{
+	struct timespec ts;
+	napi_value ret;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+		return vn_throw(env, VN_ERR_SYS, errno, "clock_gettime", NULL, NULL);
+	VN_CALL(env, napi_create_bigint_uint64(env,
+					       (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec,
+					       &ret));
+	return ret;
+}

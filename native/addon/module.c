@@ -1,0 +1,22 @@
+/* vigil_native module registration. */
+#include "addon.h"
+
+NAPI_MODULE_INIT()
+{
+	napi_property_descriptor fns[] = {
+		{ "tracerEnsure", NULL, vn_tracer_ensure, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "tracerRemove", NULL, vn_tracer_remove, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "watch", NULL, vn_watch, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "unwatch", NULL, vn_unwatch, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "drops", NULL, vn_drops, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "flock", NULL, vn_flock, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "monotonicNs", NULL, vn_monotonic_ns, NULL, NULL, NULL, napi_enumerable, NULL },
+	};
+
+	vn_libbpf_log_install();
+	if (napi_define_properties(env, exports, sizeof(fns) / sizeof(fns[0]), fns) != napi_ok)
+		return NULL;
+	if (!vn_consumer_init(env, exports))
+		return NULL;
+	return exports;
+}

@@ -1,0 +1,59 @@
+/** A small argument parser: flags with values, boolean flags, positionals, and `--`. */
+import { UsageError } from '../util/errors.js';
+
+export interface FlagSpec {
+  [name: string]: 'boolean' | 'string';
+}
+
+export interface Parsed {
+  flags: Record<string, string | boolean | undefined>;
+  positionals: string[];
+  /** Everything after `--`. */
+  rest: string[] | null;
+}
+
+/** Aliases map short names ("-t") to long ones ("timeout"). */
+export function parseArgs(argv: string[], spec: FlagSpec, aliases: Record<string, string> = {}): Parsed {
+  const flags: Parsed['flags'] = {};
+  const positionals: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--') return { flags, positionals, rest: argv.slice(i + 1) };
+    if (!arg.startsWith('-') || arg === '-') {
+      positionals.push(arg);
+      continue;
+    }
+    let [name, value] = arg.startsWith('--') ? splitEq(arg.slice(2)) : [aliases[arg] ?? arg, undefined as string | undefined];
+    name = aliases[`--${name}`] ?? name;
+    const kind = spec[name];
+    if (!kind) throw new UsageError(`unknown option ${arg}`);
+    if (kind === 'boolean') {
+      if (value !== undefined) throw new UsageError(`option --${name} takes no value`);
+      flags[name] = true;
+    } else {
+      if (value === undefined) {
+        if (i + 1 >= argv.length) throw new UsageError(`option --${name} needs a value`);
+        value = argv[++i];
+      }
+      flags[name] = value;
+    }
+  }
+  return { flags, positionals, rest: null };
+}
+
+function splitEq(s: string): [string, string | undefined] {
+  const eq = s.indexOf('=');
+  return eq < 0 ? [s, undefined] : [s.slice(0, eq), s.slice(eq + 1)];
+}
+
+export function expectPositionals(p: Parsed, min: number, max: number, usage: string): string[] {
+  if (p.positionals.length < min || p.positionals.length > max) throw new UsageError(`usage: ${usage}`);
+  return p.positionals;
+}
+
+export function seconds(value: string | boolean | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (typeof value !== 'string' || !Number.isFinite(n) || n < 0) throw new UsageError(`option ${flag} expects a number of seconds, got ${JSON.stringify(value)}`);
+  return n;
+}

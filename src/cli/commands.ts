@@ -1,0 +1,206 @@
+/** The container verbs: each a thin layer over launcher/ and state/. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { execConfig, killTarget, removeContainer, runContainer, createContainer, startContainer, startStoppedProcess, stopContainer, stopProcess, DEFAULT_CGROUP_PARENT } from '../launcher/container.js';
+import { runHelperSync } from '../launcher/helper.js';
+import { parseSpec, validateSpec, type ContainerSpec } from '../launcher/spec.js';
+import type { Store } from '../state/store.js';
+import { HostError, StateError, UsageError } from '../util/errors.js';
+import { parseSignal } from '../util/signals.js';
+import { expectPositionals, parseArgs, seconds } from './args.js';
+import { inspectView, psRow, table } from './view.js';
+
+export interface Context {
+  store: Store;
+  cgroupParent: string;
+  out: (text: string) => void;
+}
+
+function readSpecFile(file: string): ContainerSpec {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw HostError.from('read spec', file, err);
+  }
+  return parseSpec(text, file);
+}
+
+/** `vigil run --name N [--memory 64M] [--restart always] -- CMD ARG...`: a one-process spec. */
+function specFromFlags(flags: Record<string, string | boolean | undefined>, command: string[]): ContainerSpec {
+  if (!flags.name) throw new UsageError('vigil run -- CMD needs --name NAME');
+  const raw: Record<string, unknown> = {
+    name: flags.name,
+    processes: [{ name: path.basename(command[0]) || 'main', command }],
+  };
+  if (flags.memory !== undefined) raw.limits = { memory: flags.memory };
+  if (flags.restart !== undefined) raw.restart = flags.restart;
+  if (flags.network !== undefined) raw.network = flags.network;
+  return validateSpec(raw, '(command line)');
+}
+
+export function cmdRun(ctx: Context, argv: string[], createOnly = false): number {
+  const p = parseArgs(argv, { name: 'string', memory: 'string', restart: 'string', network: 'string', detach: 'boolean' }, { '-d': 'detach' });
+  let spec: ContainerSpec;
+  let file: string | null = null;
+  if (p.rest) {
+    if (p.rest.length === 0) throw new UsageError('nothing after --: give the command to run');
+    if (p.positionals.length) throw new UsageError('give either SPEC.yaml or -- CMD, not both');
+    spec = specFromFlags(p.flags, p.rest);
+  } else {
+    const [f] = expectPositionals(p, 1, 1, `vigil ${createOnly ? 'create' : 'run'} SPEC.yaml | vigil run --name N [--memory 64M] [--restart POLICY] -- CMD ARG...`);
+    file = path.resolve(f);
+    spec = readSpecFile(file);
+    if (p.flags.name) spec = { ...spec, name: String(p.flags.name), hostname: spec.hostname === spec.name ? String(p.flags.name) : spec.hostname };
+  }
+  if (createOnly) createContainer(ctx.store, spec, file, ctx.cgroupParent);
+  else runContainer(ctx.store, spec, file, ctx.cgroupParent);
+  ctx.out(`${spec.name}\n`);
+  return 0;
+}
+
+export function cmdStart(ctx: Context, argv: string[]): number {
+  const [name, proc] = expectPositionals(parseArgs(argv, {}), 1, 2, 'vigil start NAME [PROCESS]');
+  if (proc) startStoppedProcess(ctx.store, name, proc);
+  else startContainer(ctx.store, name);
+  ctx.out(`${name}\n`);
+  return 0;
+}
+
+export function cmdPs(ctx: Context, argv: string[]): number {
+  const p = parseArgs(argv, { all: 'boolean', json: 'boolean' }, { '-a': 'all' });
+  expectPositionals(p, 0, 0, 'vigil ps [-a] [--json]');
+  const rows = ctx.store.list().map(psRow).filter((r) => p.flags.all || r.state === 'running' || r.state === 'stopping');
+  if (p.flags.json) {
+    ctx.out(JSON.stringify(rows) + '\n');
+    return 0;
+  }
+  ctx.out(table([
+    ['NAME', 'STATE', 'PID', 'PROCESSES', 'RESTARTS', 'CREATED'],
+    ...rows.map((r) => [r.name, r.state, String(r.pid ?? '-'), `${r.running}/${r.processes}`, String(r.restarts), r.createdAt]),
+  ]));
+  return 0;
+}
+
+export function cmdInspect(ctx: Context, argv: string[]): number {
+  const [name] = expectPositionals(parseArgs(argv, {}), 1, 1, 'vigil inspect NAME');
+  ctx.out(JSON.stringify(inspectView(ctx.store.read(name)), null, 2) + '\n');
+  return 0;
+}
+
+export function cmdStop(ctx: Context, argv: string[]): number {
+  const p = parseArgs(argv, { time: 'string' }, { '-t': 'time', '--timeout': 'time' });
+  const [name, proc] = expectPositionals(p, 1, 2, 'vigil stop NAME [PROCESS] [-t SECS]');
+  const timeoutMs = seconds(p.flags.time, '-t', 10) * 1000;
+  if (proc) stopProcess(ctx.store, name, proc, timeoutMs);
+  else {
+    const s = ctx.store.read(name);
+    if (s.state !== 'running' && s.state !== 'stopping') throw new StateError(`container "${name}" is ${s.state}`);
+    stopContainer(ctx.store, name, timeoutMs);
+  }
+  ctx.out(`${name}${proc ? `/${proc}` : ''}\n`);
+  return 0;
+}
+
+export function cmdRestart(ctx: Context, argv: string[]): number {
+  const p = parseArgs(argv, { time: 'string' }, { '-t': 'time' });
+  const [name, proc] = expectPositionals(p, 1, 2, 'vigil restart NAME [PROCESS] [-t SECS]');
+  const timeoutMs = seconds(p.flags.time, '-t', 10) * 1000;
+  if (proc) {
+    stopProcess(ctx.store, name, proc, timeoutMs);
+    startStoppedProcess(ctx.store, name, proc);
+  } else {
+    if (ctx.store.read(name).state === 'running') stopContainer(ctx.store, name, timeoutMs);
+    startContainer(ctx.store, name);
+  }
+  ctx.out(`${name}${proc ? `/${proc}` : ''}\n`);
+  return 0;
+}
+
+export function cmdKill(ctx: Context, argv: string[]): number {
+  const [name, ...rest] = expectPositionals(parseArgs(argv, {}), 1, 3, 'vigil kill NAME [PROCESS] [SIGNAL]');
+  let proc: string | null = null;
+  let signal: NodeJS.Signals = 'SIGKILL';
+  if (rest.length === 2) [proc, signal] = [rest[0], parseSignal(rest[1]) ?? badSignal(rest[1])];
+  else if (rest.length === 1) {
+    const sig = parseSignal(rest[0]);
+    if (sig && !ctx.store.read(name).spec.processes.some((q) => q.name === rest[0])) signal = sig;
+    else proc = rest[0];
+  }
+  killTarget(ctx.store, name, proc, signal);
+  return 0;
+}
+
+function badSignal(text: string): never {
+  throw new UsageError(`unknown signal ${JSON.stringify(text)} (use a name like SIGTERM or a number)`);
+}
+
+export function cmdRm(ctx: Context, argv: string[]): number {
+  const p = parseArgs(argv, { force: 'boolean' }, { '-f': 'force' });
+  const names = p.positionals;
+  if (!names.length) throw new UsageError('usage: vigil rm [-f] NAME...');
+  for (const name of names) {
+    removeContainer(ctx.store, name, Boolean(p.flags.force));
+    ctx.out(`${name}\n`);
+  }
+  return 0;
+}
+
+export function cmdExec(ctx: Context, argv: string[]): number {
+  const p = parseArgs(argv, { detach: 'boolean', user: 'string', workdir: 'string' }, { '-d': 'detach', '-u': 'user', '-w': 'workdir' });
+  const [name] = expectPositionals(p, 1, 1, 'vigil exec -d NAME -- CMD ARG...');
+  if (!p.rest?.length) throw new UsageError('usage: vigil exec -d NAME -- CMD ARG...');
+  if (!p.flags.detach) throw new UsageError('attached exec is not in this build yet: use vigil exec -d (output goes to `vigil logs NAME exec`)');
+  const state = ctx.store.read(name);
+  if (state.state !== 'running') throw new StateError(`container "${name}" is ${state.state}`);
+  const config = execConfig(state, p.rest, { log: ctx.store.logFile(name, 'exec'), user: (p.flags.user as string) ?? null, cwd: (p.flags.workdir as string) ?? null });
+  const result = runHelperSync('exec', config);
+  ctx.out(`${result.pid}\n`);
+  return 0;
+}
+
+export function cmdLogs(ctx: Context, argv: string[]): Promise<number> | number {
+  const p = parseArgs(argv, { follow: 'boolean', tail: 'string' }, { '-f': 'follow', '-n': 'tail' });
+  const [name, proc] = expectPositionals(p, 1, 2, 'vigil logs NAME [PROCESS] [-f] [--tail N]');
+  const state = ctx.store.read(name);
+  const procs = proc ? [proc] : state.spec.processes.map((q) => q.name);
+  if (proc && !state.spec.processes.some((q) => q.name === proc) && proc !== 'exec') {
+    throw new StateError(`container "${name}" has no process named "${proc}"`);
+  }
+  const tail = p.flags.tail === undefined ? Infinity : Number(p.flags.tail);
+  if (!(tail >= 0)) throw new UsageError(`--tail expects a number, got ${JSON.stringify(p.flags.tail)}`);
+  const prefix = (n: string) => (procs.length > 1 ? `${n} | ` : '');
+  const offsets = new Map<string, number>();
+  for (const n of procs) {
+    const file = ctx.store.logFile(name, n);
+    const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+    offsets.set(n, Buffer.byteLength(text));
+    const lines = text.split('\n');
+    if (lines[lines.length - 1] === '') lines.pop();
+    for (const l of lines.slice(Math.max(0, lines.length - tail))) ctx.out(`${prefix(n)}${l}\n`);
+  }
+  if (!p.flags.follow) return 0;
+  return new Promise<number>(() => {
+    setInterval(() => {
+      for (const n of procs) {
+        const file = ctx.store.logFile(name, n);
+        let size = 0;
+        try {
+          size = fs.statSync(file).size;
+        } catch {
+          continue;
+        }
+        const from = offsets.get(n) ?? 0;
+        if (size <= from) continue;
+        const fd = fs.openSync(file, 'r');
+        const buf = Buffer.alloc(size - from);
+        fs.readSync(fd, buf, 0, buf.length, from);
+        fs.closeSync(fd);
+        offsets.set(n, size);
+        for (const l of buf.toString('utf8').split('\n').filter(Boolean)) ctx.out(`${prefix(n)}${l}\n`);
+      }
+    }, 200);
+  });
+}
+
+export { DEFAULT_CGROUP_PARENT };

@@ -1,0 +1,105 @@
+/** The `vigil` command: global options, dispatch, and errors to exit codes. */
+import fs from 'node:fs';
+import { PACKAGE_ROOT } from '../paths.js';
+import { Store } from '../state/store.js';
+import { HelperError, HostError, NotFoundError, SpecError, StateError, UnsupportedError, UsageError, VigilError } from '../util/errors.js';
+import { cmdExec, cmdInspect, cmdKill, cmdLogs, cmdPs, cmdRestart, cmdRm, cmdRun, cmdStart, cmdStop, DEFAULT_CGROUP_PARENT, type Context } from './commands.js';
+
+const HELP = `vigil: a daemonless container launcher with an eBPF fault monitor
+
+usage: vigil [--root DIR] [--cgroup-parent P] COMMAND ...
+
+  run SPEC.yaml                 create and start a container; print its name
+  run --name N [--memory 64M] [--restart POLICY] -- CMD ARG...
+  create SPEC.yaml | start NAME [PROCESS]
+  exec -d NAME -- CMD ARG...    start a process in a running container
+  ps [-a] [--json]              list containers
+  inspect NAME                  a container as JSON
+  logs NAME [PROCESS] [-f] [--tail N]
+  kill NAME [PROCESS] [SIGNAL]  (default SIGKILL; never answered by a restart)
+  stop NAME [PROCESS] [-t SECS]
+  restart NAME [PROCESS]
+  rm [-f] NAME...
+  monitor [--json]              the headless policy engine, in the foreground
+  doctor                        can this host run vigil?
+
+  --root DIR (or VIGIL_ROOT)    where state lives (default /run/vigil)
+  --cgroup-parent P (or VIGIL_CGROUP_PARENT)  default /vigil; a relative P lies
+                                beneath vigil's own cgroup in each hierarchy
+`;
+
+/** Exit codes: 0 ok, 1 the thing asked for failed, 2 usage, 125 vigil's own part, 126/127 from the helper. */
+export function exitCodeOf(err: unknown): number {
+  if (err instanceof UsageError || err instanceof SpecError) return 2;
+  if (err instanceof HelperError) return err.exitCode;
+  if (err instanceof StateError || err instanceof NotFoundError) return 1;
+  if (err instanceof HostError || err instanceof UnsupportedError) return 125;
+  return 125;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let root = process.env.VIGIL_ROOT || undefined;
+  let cgroupParent = process.env.VIGIL_CGROUP_PARENT || DEFAULT_CGROUP_PARENT;
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--root' || a === '--cgroup-parent') {
+      if (i + 1 >= argv.length) throw new UsageError(`option ${a} needs a value`);
+      if (a === '--root') root = argv[++i];
+      else cgroupParent = argv[++i];
+    } else if (a.startsWith('--root=')) root = a.slice(7);
+    else if (a.startsWith('--cgroup-parent=')) cgroupParent = a.slice(16);
+    else break;
+  }
+  const [command, ...rest] = argv.slice(i);
+  const out = (t: string) => process.stdout.write(t);
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    out(HELP);
+    return command ? 0 : 2;
+  }
+  if (command === '--version' || command === 'version') {
+    out(`vigil ${JSON.parse(fs.readFileSync(`${PACKAGE_ROOT}/package.json`, 'utf8')).version}\n`);
+    return 0;
+  }
+  const ctx: Context = { store: new Store(root), cgroupParent, out };
+  switch (command) {
+    case 'run':
+      return cmdRun(ctx, rest);
+    case 'create':
+      return cmdRun(ctx, rest, true);
+    case 'start':
+      return cmdStart(ctx, rest);
+    case 'ps':
+      return cmdPs(ctx, rest);
+    case 'inspect':
+      return cmdInspect(ctx, rest);
+    case 'stop':
+      return cmdStop(ctx, rest);
+    case 'restart':
+      return cmdRestart(ctx, rest);
+    case 'kill':
+      return cmdKill(ctx, rest);
+    case 'rm':
+      return cmdRm(ctx, rest);
+    case 'exec':
+      return cmdExec(ctx, rest);
+    case 'logs':
+      return cmdLogs(ctx, rest);
+    case 'monitor':
+      return (await import('./monitor.js')).cmdMonitor(ctx, rest);
+    case 'doctor':
+      return (await import('./monitor.js')).cmdDoctor(ctx, rest);
+    default:
+      throw new UsageError(`unknown command "${command}" (see vigil --help)`);
+  }
+}
+
+export async function run(argv: string[]): Promise<void> {
+  try {
+    process.exitCode = await main(argv);
+  } catch (err) {
+    const message = err instanceof VigilError ? err.message : (err as Error)?.stack ?? String(err);
+    process.stderr.write(`vigil: ${message}\n`);
+    process.exitCode = exitCodeOf(err);
+  }
+}

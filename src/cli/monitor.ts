@@ -1,0 +1,32 @@
+/** `vigil monitor` and `vigil doctor`: the long-lived and the diagnostic verbs. */
+import { Monitor } from '../monitor/monitor.js';
+import { expectPositionals, parseArgs } from './args.js';
+import type { Context } from './commands.js';
+import { runChecks } from './doctor.js';
+
+export function cmdMonitor(ctx: Context, argv: string[]): Promise<number> {
+  const p = parseArgs(argv, { json: 'boolean' });
+  expectPositionals(p, 0, 0, 'vigil monitor [--json]');
+  const monitor = new Monitor(ctx.store, { json: Boolean(p.flags.json) });
+  monitor.start();
+  return new Promise((resolve) => {
+    const end = (signal: string) => {
+      // Containers keep running and the tracer stays pinned: a later monitor
+      // drains what happens meanwhile.
+      monitor.stop();
+      monitor.reporter.emit({ kind: 'monitor', container: null, process: null, pid: null, reason: `${signal}: monitor stopped; containers keep running` });
+      resolve(0);
+    };
+    process.once('SIGTERM', () => end('SIGTERM'));
+    process.once('SIGINT', () => end('SIGINT'));
+  });
+}
+
+export function cmdDoctor(ctx: Context, argv: string[]): number {
+  expectPositionals(parseArgs(argv, {}), 0, 0, 'vigil doctor');
+  const checks = runChecks();
+  for (const c of checks) ctx.out(`${c.ok ? 'ok     ' : 'MISSING'}  ${c.name.padEnd(10)} ${c.detail}\n`);
+  const bad = checks.filter((c) => !c.ok).length;
+  ctx.out(bad ? `\nThis host cannot run vigil yet: ${bad} problem(s) above.\n` : '\nThis host can run vigil.\n');
+  return bad ? 1 : 0;
+}

@@ -1,0 +1,61 @@
+/** What `inspect` and `ps` show: state files, checked against the live host. */
+import { isAlive } from '../launcher/proc.js';
+import type { ContainerState, ProcessState } from '../state/store.js';
+
+/**
+ * A process the state calls running but whose (pid, start time) is gone has
+ * died while no monitor recorded it: show it as exited, never as running.
+ */
+function liveProcess(p: ProcessState): ProcessState {
+  if ((p.state === 'running' || p.state === 'starting') && !isAlive(p.pid, p.startTime)) return { ...p, state: 'exited' };
+  return p;
+}
+
+export function inspectView(s: ContainerState): Record<string, unknown> {
+  const initAlive = s.init !== null && isAlive(s.init.pid, s.init.startTime);
+  const state = s.state === 'running' && !initAlive ? 'stopped' : s.state;
+  return {
+    name: s.name,
+    state,
+    pid: initAlive ? s.init!.pid : null,
+    cgroup: s.cgroup?.path ?? null,
+    cgroupId: s.cgroup?.id ?? null,
+    createdAt: s.createdAt,
+    startedAt: s.startedAt,
+    hostname: s.spec.hostname,
+    rootfs: s.spec.rootfs,
+    network: s.spec.network,
+    limits: s.spec.limits,
+    specFile: s.specFile,
+    processes: s.processes.map((raw) => {
+      const p = liveProcess(raw);
+      return {
+        name: p.name,
+        pid: p.state === 'running' ? p.pid : null,
+        state: p.state,
+        restarts: p.restarts,
+        startedAt: p.startedAt,
+        lastExit: p.lastExit,
+        command: s.spec.processes.find((q) => q.name === p.name)?.command ?? [],
+      };
+    }),
+  };
+}
+
+export function psRow(s: ContainerState): { name: string; state: string; pid: number | null; processes: number; running: number; restarts: number; createdAt: string } {
+  const v = inspectView(s) as { state: string; pid: number | null; processes: Array<{ state: string; restarts: number }> };
+  return {
+    name: s.name,
+    state: v.state,
+    pid: v.pid,
+    processes: v.processes.length,
+    running: v.processes.filter((p) => p.state === 'running').length,
+    restarts: v.processes.reduce((a, p) => a + p.restarts, 0),
+    createdAt: s.createdAt,
+  };
+}
+
+export function table(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n') + '\n';
+}

@@ -1,0 +1,126 @@
+/**
+ * TypeScript mirror of bpf/events.h: every constant, and the byte offset and
+ * size of every field of every record. test/layout/events.test.ts compiles
+ * events.h and checks this table against offsetof/sizeof, and checks that the
+ * fields of each struct tile it exactly (so a field missing here is caught).
+ * All values are little-endian as written by the host kernel.
+ */
+
+export const VIGIL_EVENT_VERSION = 1;
+export const VIGIL_COMM_LEN = 16;
+export const VIGIL_DROPS_SLOTS = 8;
+
+/** enum vigil_event_kind. Also the index into the drops counters. */
+export const EventKind = {
+  Exit: 1,
+  Signal: 2,
+  Oom: 3,
+  /** Reserved, not emitted yet. */
+  Fork: 4,
+  /** Reserved, not emitted yet. */
+  Exec: 5,
+} as const;
+export type EventKindValue = (typeof EventKind)[keyof typeof EventKind];
+
+/** vigil_exit_event.flags */
+export const ExitFlag = { OomVictim: 1, CoreDumped: 2 } as const;
+/** vigil_signal_event.flags */
+export const SignalFlag = { Group: 1 } as const;
+
+/** Signals reported when the loader is not told otherwise (bit N = signal N). */
+export const DEFAULT_SIGNALS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 14, 15, 24, 25, 31, 19, 20] as const;
+export const DEFAULT_SIGNAL_MASK: bigint = DEFAULT_SIGNALS.reduce((m, s) => m | (1n << BigInt(s)), 0n);
+
+/** The C names of the constants above, for the layout test. */
+export const C_CONSTANTS: Readonly<Record<string, number>> = {
+  VIGIL_EVENT_VERSION,
+  VIGIL_COMM_LEN,
+  VIGIL_DROPS_SLOTS,
+  VIGIL_EV_EXIT: EventKind.Exit,
+  VIGIL_EV_SIGNAL: EventKind.Signal,
+  VIGIL_EV_OOM: EventKind.Oom,
+  VIGIL_EV_FORK: EventKind.Fork,
+  VIGIL_EV_EXEC: EventKind.Exec,
+  VIGIL_EXIT_OOM_VICTIM: ExitFlag.OomVictim,
+  VIGIL_EXIT_CORE_DUMPED: ExitFlag.CoreDumped,
+  VIGIL_SIG_GROUP: SignalFlag.Group,
+};
+
+export interface Field {
+  readonly offset: number;
+  readonly size: number;
+}
+
+export interface StructLayout<F extends string> {
+  /** The C struct name, without `struct`. */
+  readonly name: string;
+  readonly size: number;
+  readonly fields: Readonly<Record<F, Field>>;
+}
+
+const f = (offset: number, size: number): Field => ({ offset, size });
+
+export const HEADER = {
+  name: 'vigil_event_header',
+  size: 24,
+  fields: {
+    ts_ns: f(0, 8),
+    cgroup_id: f(8, 8),
+    kind: f(16, 2),
+    version: f(18, 2),
+    size: f(20, 4),
+  },
+} as const satisfies StructLayout<string>;
+
+export const TASK = {
+  name: 'vigil_task',
+  size: 32,
+  fields: {
+    pid: f(0, 4),
+    tid: f(4, 4),
+    start_boottime_ns: f(8, 8),
+    comm: f(16, VIGIL_COMM_LEN),
+  },
+} as const satisfies StructLayout<string>;
+
+export const EXIT_EVENT = {
+  name: 'vigil_exit_event',
+  size: 72,
+  fields: {
+    header: f(0, HEADER.size),
+    task: f(24, TASK.size),
+    ppid: f(56, 4),
+    exit_code: f(60, 4),
+    flags: f(64, 4),
+    _pad: f(68, 4),
+  },
+} as const satisfies StructLayout<string>;
+
+export const SIGNAL_EVENT = {
+  name: 'vigil_signal_event',
+  size: 112,
+  fields: {
+    header: f(0, HEADER.size),
+    target: f(24, TASK.size),
+    sender: f(56, TASK.size),
+    sender_cgroup_id: f(88, 8),
+    sig: f(96, 4),
+    si_code: f(100, 4),
+    result: f(104, 4),
+    flags: f(108, 4),
+  },
+} as const satisfies StructLayout<string>;
+
+export const OOM_EVENT = {
+  name: 'vigil_oom_event',
+  size: 64,
+  fields: {
+    header: f(0, HEADER.size),
+    victim: f(24, TASK.size),
+    uid: f(56, 4),
+    _pad: f(60, 4),
+  },
+} as const satisfies StructLayout<string>;
+
+/** Every struct of events.h, for the layout test. */
+export const STRUCTS: readonly StructLayout<string>[] = [HEADER, TASK, EXIT_EVENT, SIGNAL_EVENT, OOM_EVENT];

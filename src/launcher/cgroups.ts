@@ -1,0 +1,214 @@
+/**
+ * cgroups on both real layouts: pure v2, and hybrid (v1 controllers plus a
+ * controller-less v2 tree, e.g. /sys/fs/cgroup/unified). Identity always comes
+ * from the v2 tree (its cgroup id is what BPF sees); limits go to v2
+ * controllers where they exist, else to the v1 ones.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { HostError, UnsupportedError } from '../util/errors.js';
+import type { ContainerSpec } from './spec.js';
+import { sleepSync } from './proc.js';
+
+export type Controller = 'memory' | 'pids' | 'cpu';
+const CONTROLLERS: Controller[] = ['memory', 'pids', 'cpu'];
+
+export interface CgroupLayout {
+  kind: 'v2' | 'hybrid';
+  v2Mount: string;
+  v2Controllers: Set<string>;
+  /** v1 hierarchy mount points by controller, where the controller is on v1. */
+  v1Mounts: Partial<Record<Controller, string>>;
+}
+
+/** Where a container's cgroups are: `dirs` are absolute directories to join. */
+export interface ContainerCgroups {
+  /** The path shown to operators, relative to the v2 root, e.g. "/vigil/dispatch". */
+  path: string;
+  v2: string;
+  v1: Partial<Record<Controller, string>>;
+  /** The v2 cgroup id (inode of the v2 directory) as a decimal string. */
+  id: string;
+}
+
+export function detectLayout(mountsText = fs.readFileSync('/proc/self/mounts', 'utf8')): CgroupLayout {
+  let v2Mount: string | null = null;
+  const v1Mounts: CgroupLayout['v1Mounts'] = {};
+  for (const line of mountsText.split('\n')) {
+    const [, mountPoint, type, options] = line.split(' ');
+    if (type === 'cgroup2' && (v2Mount === null || mountPoint === '/sys/fs/cgroup')) v2Mount = mountPoint;
+    if (type === 'cgroup') {
+      const opts = options.split(',');
+      for (const c of CONTROLLERS) if (opts.includes(c) && !v1Mounts[c]) v1Mounts[c] = mountPoint;
+    }
+  }
+  if (v2Mount === null) {
+    throw new UnsupportedError('cgroup2', 'no cgroup v2 hierarchy is mounted; vigil needs one for container identity (mount one, e.g. at /sys/fs/cgroup/unified)');
+  }
+  const v2Controllers = new Set(readOr(path.join(v2Mount, 'cgroup.controllers'), '').split(/\s+/).filter(Boolean));
+  return { kind: Object.keys(v1Mounts).length ? 'hybrid' : 'v2', v2Mount, v2Controllers, v1Mounts };
+}
+
+/** The calling process's own cgroup in the v2 tree and in each v1 hierarchy. */
+export function ownCgroups(procSelfCgroup = fs.readFileSync('/proc/self/cgroup', 'utf8')): { v2: string; v1: Map<string, string> } {
+  let v2 = '/';
+  const v1 = new Map<string, string>();
+  for (const line of procSelfCgroup.split('\n')) {
+    const m = /^(\d+):([^:]*):(.*)$/.exec(line);
+    if (!m) continue;
+    if (m[1] === '0' && m[2] === '') v2 = m[3];
+    else for (const c of m[2].split(',')) v1.set(c, m[3]);
+  }
+  return { v2, v1 };
+}
+
+/**
+ * Resolve a cgroup parent: an absolute parent ("/vigil") is the same path in
+ * every hierarchy; a relative one ("vigil-test-1") lies beneath the caller's
+ * own cgroup in each hierarchy (what tests use).
+ */
+export function resolveParent(layout: CgroupLayout, parent: string, own = ownCgroups()): { v2: string; v1: Partial<Record<Controller, string>> } {
+  const under = (base: string) => (parent.startsWith('/') ? parent : path.posix.join(base, parent));
+  const v1: Partial<Record<Controller, string>> = {};
+  for (const c of CONTROLLERS) {
+    const mount = v1Mount(layout, c);
+    if (mount) v1[c] = path.join(mount, under(own.v1.get(c) ?? '/'));
+  }
+  return { v2: path.join(layout.v2Mount, under(own.v2)), v1 };
+}
+
+/** A controller is used on v1 only when the v2 tree does not offer it. */
+function v1Mount(layout: CgroupLayout, c: Controller): string | undefined {
+  return layout.v2Controllers.has(c) ? undefined : layout.v1Mounts[c];
+}
+
+function readOr(file: string, fallback: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    return fallback;
+  }
+}
+
+function write(file: string, value: string): void {
+  try {
+    fs.writeFileSync(file, value);
+  } catch (err) {
+    throw HostError.from('write', file, err);
+  }
+}
+
+/** Enable the controllers a container needs in every v2 ancestor's subtree_control. */
+function enableV2Controllers(layout: CgroupLayout, dir: string, needed: Controller[]): void {
+  const wanted = needed.filter((c) => layout.v2Controllers.has(c));
+  if (!wanted.length) return;
+  const chain: string[] = [];
+  for (let d = path.dirname(dir); d.startsWith(layout.v2Mount); d = path.dirname(d)) {
+    chain.unshift(d);
+    if (d === layout.v2Mount) break;
+  }
+  for (const d of chain) {
+    const enabled = readOr(path.join(d, 'cgroup.subtree_control'), '').split(/\s+/);
+    const missing = wanted.filter((c) => !enabled.includes(c));
+    if (missing.length) write(path.join(d, 'cgroup.subtree_control'), missing.map((c) => `+${c}`).join(' '));
+  }
+}
+
+/**
+ * Create a container's cgroups beneath `parent` and apply its limits. On any
+ * failure what was created is removed again before the error is thrown.
+ */
+export function createCgroups(layout: CgroupLayout, parent: string, name: string, limits: ContainerSpec['limits']): ContainerCgroups {
+  const base = resolveParent(layout, parent);
+  const created: string[] = [];
+  const mk = (dir: string) => {
+    try {
+      const first = fs.mkdirSync(dir, { recursive: true });
+      if (first !== undefined) created.push(dir);
+      else throw Object.assign(new Error('a cgroup of that name already exists'), { code: 'EEXIST' });
+    } catch (err) {
+      throw HostError.from('mkdir', dir, err);
+    }
+  };
+  try {
+    const v2 = path.join(base.v2, name);
+    const needed: Controller[] = [];
+    if (limits.memory !== null) needed.push('memory');
+    if (limits.pids !== null) needed.push('pids');
+    if (limits.cpus !== null) needed.push('cpu');
+    enableV2Controllers(layout, v2, needed);
+    mk(v2);
+    const v1: ContainerCgroups['v1'] = {};
+    for (const c of needed) {
+      const parentDir = base.v1[c];
+      if (parentDir) {
+        v1[c] = path.join(parentDir, name);
+        mk(v1[c]!);
+      } else if (!layout.v2Controllers.has(c)) {
+        throw new UnsupportedError(`cgroup-${c}`, `limits need the ${c} controller, which neither the v2 tree nor a v1 hierarchy offers on this host`);
+      }
+    }
+    applyLimits(layout, v2, v1, limits);
+    const id = fs.statSync(v2, { bigint: true }).ino.toString();
+    return { path: '/' + path.relative(layout.v2Mount, v2), v2, v1, id };
+  } catch (err) {
+    for (const dir of created.reverse()) removeDir(dir);
+    throw err;
+  }
+}
+
+function applyLimits(layout: CgroupLayout, v2: string, v1: ContainerCgroups['v1'], limits: ContainerSpec['limits']): void {
+  if (limits.memory !== null) {
+    if (layout.v2Controllers.has('memory')) {
+      write(path.join(v2, 'memory.max'), String(limits.memory));
+      write(path.join(v2, 'memory.swap.max'), '0');
+      if (limits.oomGroup) write(path.join(v2, 'memory.oom.group'), '1');
+    } else {
+      if (limits.oomGroup) {
+        throw new UnsupportedError('memory.oom.group', 'limits.oomGroup needs the cgroup v2 memory controller, which this host does not offer (only v1 memory)');
+      }
+      write(path.join(v1.memory!, 'memory.limit_in_bytes'), String(limits.memory));
+    }
+  }
+  if (limits.pids !== null) {
+    write(path.join(layout.v2Controllers.has('pids') ? v2 : v1.pids!, 'pids.max'), String(limits.pids));
+  }
+  if (limits.cpus !== null) {
+    const period = 100_000;
+    const quota = Math.max(1000, Math.round(limits.cpus * period));
+    if (layout.v2Controllers.has('cpu')) write(path.join(v2, 'cpu.max'), `${quota} ${period}`);
+    else {
+      write(path.join(v1.cpu!, 'cpu.cfs_period_us'), String(period));
+      write(path.join(v1.cpu!, 'cpu.cfs_quota_us'), String(quota));
+    }
+  }
+}
+
+/** Every directory a process must join, v2 first. */
+export function cgroupDirs(cg: ContainerCgroups): string[] {
+  return [cg.v2, ...Object.values(cg.v1)];
+}
+
+export function isPopulated(cg: ContainerCgroups): boolean {
+  return cgroupDirs(cg).some((dir) => readOr(path.join(dir, 'cgroup.procs'), '') !== '');
+}
+
+/** rmdir a cgroup, waiting briefly for dying processes to leave it. */
+function removeDir(dir: string, waitMs = 3000): void {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      fs.rmdirSync(dir);
+      return;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      if (code !== 'EBUSY' || Date.now() > deadline) throw HostError.from('rmdir', dir, err);
+      sleepSync(10);
+    }
+  }
+}
+
+export function removeCgroups(cg: ContainerCgroups): void {
+  for (const dir of cgroupDirs(cg).reverse()) removeDir(dir);
+}

@@ -1,0 +1,65 @@
+/**
+ * The client side of vigil-helper (native/helper): encodes its configuration
+ * as NUL-separated key/value pairs and turns its one-line JSON answer into a
+ * result or a HelperError. Sync for the CLI, async for the monitor.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { HELPER_PATH } from '../paths.js';
+import { HelperError, HostError } from '../util/errors.js';
+import type { MonoNs } from '../util/units.js';
+
+export type HelperConfig = Array<[key: string, value: string]>;
+
+export interface HelperResult {
+  pid: number;
+  startTime: number;
+  /** CLOCK_MONOTONIC when the helper saw the exec succeed. */
+  runningNs: MonoNs;
+}
+
+export function encodeConfig(config: HelperConfig): string {
+  for (const [key, value] of config) {
+    if (key.includes('\0') || value.includes('\0')) throw new HelperError('config', 'EINVAL', key, 'a value contains a NUL byte', 125);
+  }
+  return config.map(([k, v]) => `${k}\0${v}\0`).join('');
+}
+
+function parseAnswer(stdout: string, status: number | null, stderr: string): HelperResult {
+  const line = stdout.trim().split('\n').pop() ?? '';
+  let answer: Record<string, unknown>;
+  try {
+    answer = JSON.parse(line);
+  } catch {
+    // A helper must never die silently: say what we got.
+    throw new HelperError('run helper', 'EPROTO', HELPER_PATH, `no answer (status ${status}; ${stderr.trim() || 'no output'})`, 125);
+  }
+  if (answer.ok === true) {
+    return { pid: Number(answer.pid), startTime: Number(answer.startTime), runningNs: BigInt(String(answer.runningNs)) as MonoNs };
+  }
+  throw new HelperError(String(answer.step), String(answer.errno), String(answer.path ?? ''), String(answer.message), status ?? 125);
+}
+
+export function runHelperSync(mode: 'create' | 'exec', config: HelperConfig): HelperResult {
+  const r = spawnSync(HELPER_PATH, [mode], { input: encodeConfig(config), encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+  if (r.error) throw HostError.from('spawn', HELPER_PATH, r.error);
+  return parseAnswer(r.stdout, r.status, r.stderr);
+}
+
+export function runHelper(mode: 'create' | 'exec', config: HelperConfig): Promise<HelperResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(HELPER_PATH, [mode], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', (err) => reject(HostError.from('spawn', HELPER_PATH, err)));
+    child.on('close', (status) => {
+      try {
+        resolve(parseAnswer(stdout, status, stderr));
+      } catch (err) {
+        reject(err);
+      }
+    });
+    child.stdin.end(encodeConfig(config));
+  });
+}

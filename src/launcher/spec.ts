@@ -1,0 +1,329 @@
+/**
+ * The container spec: parsing and validation, pure. An unknown field, a wrong
+ * type or an impossible value is refused with the path of the field, and all
+ * problems are reported at once. Nothing here touches the host.
+ */
+import YAML from 'yaml';
+import { SpecError, type SpecIssue } from '../util/errors.js';
+import { ms, parseDuration, parseSize, type Millis } from '../util/units.js';
+
+export const RESTART_POLICIES = ['never', 'on-failure', 'always', 'unless-stopped'] as const;
+export type RestartCondition = (typeof RESTART_POLICIES)[number];
+export const GIVE_UP_ACTIONS = ['stop', 'alert'] as const;
+export type GiveUpAction = (typeof GIVE_UP_ACTIONS)[number];
+
+export interface Backoff {
+  initial: Millis;
+  factor: number;
+  max: Millis;
+  jitter: number; // 0..1, the fraction by which a delay may vary either way
+  resetAfter: Millis; // a process that ran this long starts again from `initial`
+}
+
+export interface RestartPolicy {
+  policy: RestartCondition;
+  backoff: Backoff;
+  giveUp: { deaths: number; within: Millis; then: GiveUpAction } | null;
+  successCodes: number[];
+  preventCodes: number[];
+}
+
+export interface MountSpec {
+  source: string;
+  target: string;
+  readonly: boolean;
+}
+
+export interface ProcessSpec {
+  name: string;
+  command: string[];
+  env: Record<string, string>;
+  cwd: string | null;
+  user: string | null;
+  restart: RestartPolicy;
+}
+
+export interface ContainerSpec {
+  name: string;
+  rootfs: 'host';
+  hostname: string;
+  network: 'none' | 'host';
+  limits: { memory: number | null; pids: number | null; cpus: number | null; oomGroup: boolean };
+  mounts: MountSpec[];
+  restart: RestartPolicy;
+  processes: ProcessSpec[];
+}
+
+export const DEFAULT_BACKOFF: Backoff = {
+  initial: ms(100),
+  factor: 2,
+  max: ms(30_000),
+  jitter: 0,
+  resetAfter: ms(60_000),
+};
+
+export const NAME_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
+const PROCESS_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+const USER_PATTERN = /^\d+(:\d+)?$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Fields in SPEC.md that this build does not act on yet: refused, never ignored. */
+const NOT_YET: Record<string, string> = {
+  health: 'health checks are not supported by this build yet',
+  watchdog: 'the notify watchdog is not supported by this build yet',
+  dependsOn: 'dependsOn is not supported by this build yet',
+  critical: 'critical processes are not supported by this build yet',
+};
+
+type Obj = Record<string, unknown>;
+
+/** Walks untrusted input, collecting issues with their paths. */
+class Checker {
+  readonly issues: SpecIssue[] = [];
+
+  fail(path: string, message: string): undefined {
+    this.issues.push({ path, message });
+    return undefined;
+  }
+
+  object(v: unknown, path: string, allowed: readonly string[]): Obj | undefined {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return this.fail(path, `expected a mapping, got ${describe(v)}`);
+    for (const key of Object.keys(v)) {
+      if (!allowed.includes(key)) this.fail(join(path, key), `unknown field (known: ${allowed.join(', ')})`);
+    }
+    return v as Obj;
+  }
+
+  string(v: unknown, path: string, pattern?: RegExp, what?: string): string | undefined {
+    if (typeof v !== 'string') return this.fail(path, `expected a string, got ${describe(v)}`);
+    if (pattern && !pattern.test(v)) return this.fail(path, `${JSON.stringify(v)} is not ${what ?? `of the form ${pattern.source}`}`);
+    return v;
+  }
+
+  absolutePath(v: unknown, path: string): string | undefined {
+    const s = this.string(v, path);
+    if (s === undefined) return undefined;
+    if (!s.startsWith('/')) return this.fail(path, `expected an absolute path, got ${JSON.stringify(s)}`);
+    if (s.split('/').includes('..')) return this.fail(path, `".." is not allowed in a path, got ${JSON.stringify(s)}`);
+    return s;
+  }
+
+  boolean(v: unknown, path: string): boolean | undefined {
+    if (typeof v !== 'boolean') return this.fail(path, `expected true or false, got ${describe(v)}`);
+    return v;
+  }
+
+  number(v: unknown, path: string, { min, integer }: { min: number; integer?: boolean }): number | undefined {
+    if (typeof v !== 'number' || !Number.isFinite(v)) return this.fail(path, `expected a number, got ${describe(v)}`);
+    if (integer && !Number.isInteger(v)) return this.fail(path, `expected a whole number, got ${v}`);
+    if (v < min) return this.fail(path, `must be at least ${min}, got ${v}`);
+    return v;
+  }
+
+  duration(v: unknown, path: string): Millis | undefined {
+    const d = typeof v === 'string' ? parseDuration(v) : null;
+    if (d === null) return this.fail(path, `expected a duration such as "500ms", "5s" or "1m", got ${describe(v)}`);
+    return d;
+  }
+
+  oneOf<T extends string>(v: unknown, path: string, values: readonly T[]): T | undefined {
+    if (typeof v !== 'string' || !values.includes(v as T)) {
+      return this.fail(path, `expected one of ${values.join(', ')}, got ${describe(v)}`);
+    }
+    return v as T;
+  }
+
+  codes(v: unknown, path: string): number[] | undefined {
+    if (!Array.isArray(v)) return this.fail(path, `expected a list of exit codes, got ${describe(v)}`);
+    const out: number[] = [];
+    v.forEach((c, i) => {
+      const n = this.number(c, `${path}[${i}]`, { min: 0, integer: true });
+      if (n !== undefined && n > 255) this.fail(`${path}[${i}]`, `an exit code is 0..255, got ${n}`);
+      else if (n !== undefined) out.push(n);
+    });
+    return out;
+  }
+}
+
+function join(path: string, key: string): string {
+  return path ? `${path}.${key}` : key;
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+function restartPolicy(c: Checker, v: unknown, path: string, inherited: RestartPolicy): RestartPolicy | undefined {
+  if (typeof v === 'string') {
+    const policy = c.oneOf(v, path, RESTART_POLICIES);
+    return policy && { ...inherited, policy };
+  }
+  const o = c.object(v, path, ['policy', 'backoff', 'giveUp', 'successCodes', 'preventCodes']);
+  if (!o) return undefined;
+  const policy = o.policy === undefined ? inherited.policy : c.oneOf(o.policy, join(path, 'policy'), RESTART_POLICIES);
+  let backoff: Backoff | undefined = inherited.backoff;
+  if (o.backoff !== undefined) {
+    const bp = join(path, 'backoff');
+    const b = c.object(o.backoff, bp, ['initial', 'factor', 'max', 'jitter', 'resetAfter']);
+    if (b) {
+      const initial = b.initial === undefined ? DEFAULT_BACKOFF.initial : c.duration(b.initial, join(bp, 'initial'));
+      const factor = b.factor === undefined ? DEFAULT_BACKOFF.factor : c.number(b.factor, join(bp, 'factor'), { min: 1 });
+      const max = b.max === undefined ? DEFAULT_BACKOFF.max : c.duration(b.max, join(bp, 'max'));
+      const jitter = b.jitter === undefined ? DEFAULT_BACKOFF.jitter : c.number(b.jitter, join(bp, 'jitter'), { min: 0 });
+      const resetAfter = b.resetAfter === undefined ? DEFAULT_BACKOFF.resetAfter : c.duration(b.resetAfter, join(bp, 'resetAfter'));
+      if (jitter !== undefined && jitter > 1) c.fail(join(bp, 'jitter'), `must be between 0 and 1, got ${jitter}`);
+      if (initial !== undefined && max !== undefined && max < initial) {
+        c.fail(join(bp, 'max'), `must not be below backoff.initial (${initial} ms), got ${max} ms`);
+      }
+      backoff = initial !== undefined && factor !== undefined && max !== undefined && jitter !== undefined && resetAfter !== undefined
+        ? { initial, factor, max, jitter, resetAfter }
+        : undefined;
+    }
+  }
+  let giveUp: RestartPolicy['giveUp'] | undefined = inherited.giveUp;
+  if (o.giveUp !== undefined) {
+    const gp = join(path, 'giveUp');
+    const g = c.object(o.giveUp, gp, ['deaths', 'within', 'then']);
+    if (g) {
+      const deaths = c.number(g.deaths, join(gp, 'deaths'), { min: 1, integer: true });
+      const within = c.duration(g.within, join(gp, 'within'));
+      let then: GiveUpAction | undefined = 'stop';
+      if (g.then === 'restart-container') {
+        then = c.fail(join(gp, 'then'), 'restart-container is not supported by this build yet (use stop or alert)');
+      } else if (g.then !== undefined) then = c.oneOf(g.then, join(gp, 'then'), GIVE_UP_ACTIONS);
+      giveUp = deaths !== undefined && within !== undefined && then !== undefined ? { deaths, within, then } : undefined;
+    }
+  }
+  const successCodes = o.successCodes === undefined ? inherited.successCodes : c.codes(o.successCodes, join(path, 'successCodes'));
+  const preventCodes = o.preventCodes === undefined ? inherited.preventCodes : c.codes(o.preventCodes, join(path, 'preventCodes'));
+  if (successCodes && preventCodes) {
+    const both = successCodes.filter((code) => preventCodes.includes(code));
+    if (both.length) c.fail(join(path, 'preventCodes'), `exit code ${both.join(', ')} cannot be both a success and a prevent code`);
+  }
+  if (policy === undefined || backoff === undefined || giveUp === undefined || !successCodes || !preventCodes) return undefined;
+  return { policy, backoff, giveUp, successCodes, preventCodes };
+}
+
+const DEFAULT_RESTART: RestartPolicy = {
+  policy: 'on-failure',
+  backoff: DEFAULT_BACKOFF,
+  giveUp: null,
+  successCodes: [0],
+  preventCodes: [],
+};
+
+function processSpec(c: Checker, v: unknown, path: string, inherited: RestartPolicy): ProcessSpec | undefined {
+  const o = c.object(v, path, ['name', 'command', 'env', 'cwd', 'user', 'restart', ...Object.keys(NOT_YET)]);
+  if (!o) return undefined;
+  for (const [field, why] of Object.entries(NOT_YET)) {
+    if (o[field] !== undefined) c.fail(join(path, field), why);
+  }
+  const name = c.string(o.name, join(path, 'name'), PROCESS_NAME_PATTERN, 'a process name (letters, digits, "_", ".", "-"; at most 63)');
+  let command: string[] | undefined;
+  if (!Array.isArray(o.command) || o.command.length === 0) {
+    c.fail(join(path, 'command'), `expected a non-empty argv list such as ["/usr/bin/node", "server.js"], got ${describe(o.command)}`);
+  } else {
+    command = [];
+    o.command.forEach((arg, i) => {
+      const s = c.string(arg, `${join(path, 'command')}[${i}]`);
+      if (s !== undefined && s.includes('\0')) c.fail(`${join(path, 'command')}[${i}]`, 'must not contain a NUL byte');
+      else if (s !== undefined) command!.push(s);
+    });
+    if (command.length !== o.command.length) command = undefined;
+  }
+  const env: Record<string, string> = {};
+  if (o.env !== undefined) {
+    const e = c.object(o.env, join(path, 'env'), Object.keys(o.env ?? {}));
+    for (const [k, val] of Object.entries(e ?? {})) {
+      if (!ENV_NAME.test(k)) c.fail(join(join(path, 'env'), k), 'is not a valid environment variable name');
+      const s = typeof val === 'number' || typeof val === 'boolean' ? String(val) : c.string(val, join(join(path, 'env'), k));
+      if (s !== undefined) env[k] = s;
+    }
+  }
+  const cwd = o.cwd === undefined ? null : c.absolutePath(o.cwd, join(path, 'cwd'));
+  const user = o.user === undefined ? null : c.string(o.user, join(path, 'user'), USER_PATTERN, 'a numeric "uid" or "uid:gid"');
+  const restart = o.restart === undefined ? inherited : restartPolicy(c, o.restart, join(path, 'restart'), inherited);
+  if (name === undefined || command === undefined || cwd === undefined || user === undefined || restart === undefined) return undefined;
+  return { name, command, env, cwd, user, restart };
+}
+
+/** Validate an already-parsed spec object. Throws SpecError listing every problem. */
+export function validateSpec(input: unknown, file: string | null = null): ContainerSpec {
+  const c = new Checker();
+  const o = c.object(input, '', ['name', 'rootfs', 'hostname', 'network', 'limits', 'mounts', 'restart', 'processes']);
+  if (!o) throw new SpecError(file, c.issues);
+
+  const name = c.string(o.name, 'name', NAME_PATTERN, 'a container name ([a-z0-9][a-z0-9_.-]{0,62})');
+  if (o.rootfs !== undefined && o.rootfs !== 'host') {
+    c.fail('rootfs', `only "host" (image-less) is supported by this build yet, got ${describe(o.rootfs)}`);
+  }
+  const hostname = o.hostname === undefined ? name : c.string(o.hostname, 'hostname', /^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/, 'a host name');
+  const network = o.network === undefined ? 'none' : c.oneOf(o.network, 'network', ['none', 'host'] as const);
+
+  let limits: ContainerSpec['limits'] | undefined = { memory: null, pids: null, cpus: null, oomGroup: false };
+  if (o.limits !== undefined) {
+    const l = c.object(o.limits, 'limits', ['memory', 'pids', 'cpus', 'oomGroup']);
+    if (l) {
+      let memory: number | null | undefined = null;
+      if (l.memory !== undefined && l.memory !== 'max') {
+        memory = typeof l.memory === 'number' ? l.memory : typeof l.memory === 'string' ? parseSize(l.memory) : null;
+        if (memory === null) memory = c.fail('limits.memory', `expected a size such as "256M" or "max", got ${describe(l.memory)}`);
+        else if (memory < 4 * 1024 * 1024) memory = c.fail('limits.memory', `must be at least 4M, got ${describe(l.memory)}`);
+      }
+      const pids = l.pids === undefined || l.pids === 'max' ? null : c.number(l.pids, 'limits.pids', { min: 1, integer: true });
+      const cpus = l.cpus === undefined || l.cpus === 'max' ? null : c.number(l.cpus, 'limits.cpus', { min: 0.01 });
+      const oomGroup = l.oomGroup === undefined ? false : c.boolean(l.oomGroup, 'limits.oomGroup');
+      limits = memory !== undefined && pids !== undefined && cpus !== undefined && oomGroup !== undefined
+        ? { memory, pids, cpus, oomGroup }
+        : undefined;
+    }
+  }
+
+  const mounts: MountSpec[] = [];
+  if (o.mounts !== undefined) {
+    if (!Array.isArray(o.mounts)) c.fail('mounts', `expected a list, got ${describe(o.mounts)}`);
+    else o.mounts.forEach((m, i) => {
+      const p = `mounts[${i}]`;
+      const mo = c.object(m, p, ['source', 'target', 'readonly']);
+      if (!mo) return;
+      const source = c.absolutePath(mo.source, `${p}.source`);
+      const target = c.absolutePath(mo.target, `${p}.target`);
+      const readonly = mo.readonly === undefined ? false : c.boolean(mo.readonly, `${p}.readonly`);
+      if (target === '/') c.fail(`${p}.target`, 'cannot mount over the container root');
+      if (source && target && readonly !== undefined) mounts.push({ source, target, readonly });
+    });
+  }
+
+  const restart = o.restart === undefined ? DEFAULT_RESTART : restartPolicy(c, o.restart, 'restart', DEFAULT_RESTART);
+  const processes: ProcessSpec[] = [];
+  if (!Array.isArray(o.processes) || o.processes.length === 0) {
+    c.fail('processes', `expected a list of at least one process, got ${describe(o.processes)}`);
+  } else if (restart) {
+    const seen = new Map<string, number>();
+    o.processes.forEach((p, i) => {
+      const proc = processSpec(c, p, `processes[${i}]`, restart);
+      if (!proc) return;
+      const first = seen.get(proc.name);
+      if (first !== undefined) c.fail(`processes[${i}].name`, `"${proc.name}" is already the name of processes[${first}]`);
+      seen.set(proc.name, i);
+      processes.push(proc);
+    });
+  }
+  if (c.issues.length || !name || !hostname || !network || !limits || !restart) throw new SpecError(file, c.issues);
+  return { name, rootfs: 'host', hostname, network, limits, mounts, restart, processes };
+}
+
+/** Parse YAML or JSON text (JSON is YAML) and validate it. */
+export function parseSpec(text: string, file: string | null = null): ContainerSpec {
+  let doc: unknown;
+  try {
+    doc = YAML.parse(text, { uniqueKeys: true, prettyErrors: true });
+  } catch (err) {
+    throw new SpecError(file, [{ path: '', message: `not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}` }]);
+  }
+  return validateSpec(doc, file);
+}

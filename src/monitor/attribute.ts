@@ -1,0 +1,65 @@
+/**
+ * Turning kernel events into facts about business processes, pure: which
+ * container and process an exit belongs to (by cgroup id, then pid + start
+ * time, never pid alone), and why it died (OOM, a fault, a signal and its
+ * sender, or an exit code).
+ */
+import type { ExitEvent, SignalEvent } from '../events/decode.js';
+import type { Death } from '../policy/restart.js';
+import type { ContainerState, LastExit, ProcessState, SignalSender } from '../state/store.js';
+import { FAULT_SIGNALS, signalName } from '../util/signals.js';
+
+/** /proc/PID/stat counts start time in USER_HZ (100) ticks; BPF in ns since boot. */
+export const NS_PER_TICK = 10_000_000n;
+
+export function startTicks(startBoottimeNs: bigint): number {
+  return Number(startBoottimeNs / NS_PER_TICK);
+}
+
+export function findProcess(state: ContainerState, pid: number, startBoottimeNs: bigint): ProcessState | null {
+  const ticks = startTicks(startBoottimeNs);
+  return state.processes.find((p) => p.pid === pid && p.startTime === ticks) ?? null;
+}
+
+export function isInit(state: ContainerState, pid: number, startBoottimeNs: bigint): boolean {
+  return state.init !== null && state.init.pid === pid && state.init.startTime === startTicks(startBoottimeNs);
+}
+
+const SI_KERNEL = 0x80;
+
+/** Who sent a signal: null when the kernel raised it (a fault, an OOM kill). */
+export function senderOf(sig: SignalEvent, containerOfCgroup: (id: bigint) => string | null): SignalSender | null {
+  if (sig.siCode === SI_KERNEL || sig.siCode > 0) return null;
+  return { pid: sig.sender.pid, comm: sig.sender.comm, container: containerOfCgroup(sig.senderCgroupId) };
+}
+
+export function describeSender(s: SignalSender): string {
+  return `pid ${s.pid} (${s.comm}${s.container ? `, container ${s.container}` : ', host'})`;
+}
+
+export interface Attribution {
+  death: Death;
+  lastExit: LastExit;
+}
+
+/**
+ * Why a process died. `signal` is the last fatal signal the tracer saw aimed
+ * at it, if any; `oomMarked` whether an OOM event named it.
+ */
+export function attributeExit(exit: ExitEvent, signal: SignalEvent | null, oomMarked: boolean, sender: SignalSender | null, at: Date): Attribution {
+  const base = { coreDumped: exit.coreDumped, at: at.toISOString() };
+  if (exit.oomVictim || (oomMarked && exit.signal === 9)) {
+    return { death: { kind: 'oom-killed' }, lastExit: { ...base, code: null, signal: 'SIGKILL', reason: 'oom-killed', sender: null } };
+  }
+  if (exit.signal !== null) {
+    const matching = signal && signal.signal === exit.signal ? signal : null;
+    const fault = matching ? matching.siCode > 0 || (matching.siCode === SI_KERNEL && FAULT_SIGNALS.has(exit.signal)) : FAULT_SIGNALS.has(exit.signal);
+    const who = matching ? sender : null;
+    return {
+      death: { kind: 'signaled', signal: exit.signal, fault, coreDumped: exit.coreDumped, sender: who ? describeSender(who) : null },
+      lastExit: { ...base, code: null, signal: signalName(exit.signal), reason: 'signaled', sender: who },
+    };
+  }
+  const code = exit.status ?? 0;
+  return { death: { kind: 'exited', code }, lastExit: { ...base, code, signal: null, reason: 'exited', sender: null } };
+}

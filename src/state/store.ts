@@ -1,0 +1,193 @@
+/**
+ * Container state in files, so every CLI call and every monitor see the same
+ * truth without a daemon. Writes are atomic (write a temporary file, rename)
+ * and every read-modify-write happens under one flock on `<root>/lock`.
+ *
+ * Layout under the root (default /run/vigil, or --root / VIGIL_ROOT):
+ *   lock                          the state lock
+ *   monitor.lock                  held by the running monitor
+ *   containers/NAME/state.json    ContainerState
+ *   containers/NAME/logs/P.log    stdout+stderr of process P
+ *   containers/NAME/rootfs        mount point the container root is built on
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { HostError, NotFoundError } from '../util/errors.js';
+import { flock } from '../tracer/native.js';
+import type { ContainerCgroups } from '../launcher/cgroups.js';
+import type { ContainerSpec } from '../launcher/spec.js';
+
+export type ContainerStatus = 'created' | 'running' | 'stopping' | 'stopped';
+export type ProcessStatus = 'starting' | 'running' | 'backing-off' | 'given-up' | 'stopped' | 'exited';
+export type ExitReason = 'exited' | 'signaled' | 'oom-killed' | 'operator' | 'lost';
+
+export interface SignalSender {
+  pid: number;
+  comm: string;
+  container: string | null;
+}
+
+export interface LastExit {
+  code: number | null;
+  signal: string | null;
+  reason: ExitReason;
+  sender: SignalSender | null;
+  coreDumped: boolean;
+  at: string;
+}
+
+export interface ProcessState {
+  name: string;
+  pid: number | null;
+  /** /proc/PID/stat starttime (clock ticks since boot): with pid, the identity. */
+  startTime: number | null;
+  state: ProcessStatus;
+  restarts: number;
+  /** Restarts since the process last ran long enough to reset its back-off. */
+  attempt: number;
+  startedAt: string | null;
+  lastExit: LastExit | null;
+  /** Recent deaths (ISO times), for give-up rules. */
+  deaths: string[];
+  /** Set by an operator's stop or kill: the next death is not answered. */
+  operatorStop: boolean;
+}
+
+export interface ContainerState {
+  version: 1;
+  name: string;
+  state: ContainerStatus;
+  spec: ContainerSpec;
+  specFile: string | null;
+  cgroupParent: string;
+  init: { pid: number; startTime: number } | null;
+  cgroup: ContainerCgroups | null;
+  createdAt: string;
+  startedAt: string | null;
+  operatorStop: boolean;
+  processes: ProcessState[];
+}
+
+export const DEFAULT_ROOT = '/run/vigil';
+
+export class Store {
+  readonly root: string;
+
+  constructor(root: string = process.env.VIGIL_ROOT || DEFAULT_ROOT) {
+    this.root = path.resolve(root);
+  }
+
+  get containersDir(): string {
+    return path.join(this.root, 'containers');
+  }
+
+  containerDir(name: string): string {
+    return path.join(this.containersDir, name);
+  }
+
+  logFile(name: string, process: string): string {
+    return path.join(this.containerDir(name), 'logs', `${process}.log`);
+  }
+
+  rootfsMountpoint(name: string): string {
+    return path.join(this.containerDir(name), 'rootfs');
+  }
+
+  get monitorLockFile(): string {
+    return path.join(this.root, 'monitor.lock');
+  }
+
+  /** bpffs directory of the tracer that serves this root. */
+  get pinDir(): string {
+    if (this.root === DEFAULT_ROOT) return '/sys/fs/bpf/vigil';
+    const tag = crypto.createHash('sha256').update(this.root).digest('hex').slice(0, 12);
+    return `/sys/fs/bpf/vigil-${tag}`;
+  }
+
+  private ensureRoot(): void {
+    try {
+      fs.mkdirSync(this.containersDir, { recursive: true, mode: 0o711 });
+    } catch (err) {
+      throw HostError.from('mkdir', this.containersDir, err);
+    }
+  }
+
+  /** Run fn while holding the state lock (blocking). */
+  withLock<T>(fn: () => T): T {
+    this.ensureRoot();
+    const lockPath = path.join(this.root, 'lock');
+    const fd = fs.openSync(lockPath, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+    try {
+      flock(fd, true, true);
+      return fn();
+    } finally {
+      fs.closeSync(fd); // closing the descriptor releases the lock
+    }
+  }
+
+  names(): string[] {
+    try {
+      return fs.readdirSync(this.containersDir).filter((n) => fs.existsSync(path.join(this.containersDir, n, 'state.json'))).sort();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw HostError.from('readdir', this.containersDir, err);
+    }
+  }
+
+  list(): ContainerState[] {
+    return this.names().flatMap((n) => {
+      const s = this.tryRead(n);
+      return s ? [s] : [];
+    });
+  }
+
+  tryRead(name: string): ContainerState | null {
+    const file = path.join(this.containerDir(name), 'state.json');
+    try {
+      return JSON.parse(fs.readFileSync(file, 'utf8')) as ContainerState;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw HostError.from('read', file, err);
+    }
+  }
+
+  read(name: string): ContainerState {
+    const s = this.tryRead(name);
+    if (!s) throw new NotFoundError(`no container named "${name}" (under ${this.root})`);
+    return s;
+  }
+
+  write(state: ContainerState): void {
+    const dir = this.containerDir(state.name);
+    const file = path.join(dir, 'state.json');
+    const tmp = `${file}.tmp-${process.pid}`;
+    try {
+      fs.mkdirSync(path.join(dir, 'logs'), { recursive: true });
+      fs.writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n');
+      fs.renameSync(tmp, file);
+    } catch (err) {
+      fs.rmSync(tmp, { force: true });
+      throw HostError.from('write', file, err);
+    }
+  }
+
+  /** Read, change and write one container under the lock. */
+  update(name: string, change: (s: ContainerState) => void): ContainerState {
+    return this.withLock(() => {
+      const s = this.read(name);
+      change(s);
+      this.write(s);
+      return s;
+    });
+  }
+
+  remove(name: string): void {
+    const dir = this.containerDir(name);
+    try {
+      fs.rmSync(dir, { recursive: true, force: true });
+    } catch (err) {
+      throw HostError.from('rm', dir, err);
+    }
+  }
+}
