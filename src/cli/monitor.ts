@@ -1,4 +1,5 @@
 /** `vigil monitor` and `vigil doctor`: the long-lived and the diagnostic verbs. */
+import { retireTracerIfUnused } from '../launcher/container.js';
 import { Monitor } from '../monitor/monitor.js';
 import { expectPositionals, parseArgs } from './args.js';
 import type { Context } from './commands.js';
@@ -14,6 +15,7 @@ export function cmdMonitor(ctx: Context, argv: string[]): Promise<number> {
       // Containers keep running and the tracer stays pinned: a later monitor
       // drains what happens meanwhile.
       monitor.stop();
+      ctx.store.withLock(() => retireTracerIfUnused(ctx.store));
       monitor.reporter.emit({ kind: 'monitor', container: null, process: null, pid: null, reason: `${signal}: monitor stopped; containers keep running` });
       resolve(0);
     };

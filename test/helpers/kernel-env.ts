@@ -1,0 +1,207 @@
+/**
+ * A private vigil world for one integration test file: its own state root,
+ * its own cgroup parent beneath this process's cgroups, its own tracer pin
+ * directory. `cleanup()` removes every container, the pins and the cgroups,
+ * and `leftovers()` lists anything that survived, so tests can assert that
+ * nothing is left behind.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import type { ExecutionContext } from 'ava';
+import { detectLayout, resolveParent } from '../../src/launcher/cgroups.js';
+import { PACKAGE_ROOT, TESTBIN_PATH } from '../../src/paths.js';
+import { Store } from '../../src/state/store.js';
+import { removeTracer } from '../../src/tracer/tracer.js';
+
+export const VIGIL = path.join(PACKAGE_ROOT, 'bin/vigil');
+/** Where the testbin fixture appears inside test containers. */
+export const TESTBIN_IN_CONTAINER = '/run/vigil-test/testbin';
+
+export interface CliResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Kernel tests skip only where the host truly lacks a feature; under CI an
+ * unexpected skip is a failure.
+ */
+export function kernelFeatureMissing(): string | null {
+  if (process.geteuid?.() !== 0) return 'not running as root';
+  if (!fs.existsSync('/sys/kernel/btf/vmlinux')) return 'the kernel has no BTF (/sys/kernel/btf/vmlinux)';
+  return null;
+}
+
+export class KernelEnv {
+  readonly root: string;
+  readonly cgroupParent: string;
+  readonly store: Store;
+  private monitors = new Set<ChildProcess>();
+
+  constructor(label: string) {
+    this.root = fs.mkdtempSync(path.join(os.tmpdir(), `vigil-test-${label}-`));
+    this.cgroupParent = `vigil-test-${label}-${process.pid}`;
+    this.store = new Store(this.root);
+  }
+
+  get env(): NodeJS.ProcessEnv {
+    return { ...process.env, VIGIL_ROOT: this.root, VIGIL_CGROUP_PARENT: this.cgroupParent };
+  }
+
+  cli(...args: string[]): CliResult {
+    const r = spawnSync(process.execPath, [VIGIL, ...args], { env: this.env, encoding: 'utf8', timeout: 30_000 });
+    return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  /** Run the CLI and fail the test with its stderr unless it exits 0. */
+  ok(t: ExecutionContext, ...args: string[]): string {
+    const r = this.cli(...args);
+    if (r.status !== 0) t.fail(`vigil ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+    return r.stdout;
+  }
+
+  inspect(t: ExecutionContext, name: string): Inspect {
+    return JSON.parse(this.ok(t, 'inspect', name)) as Inspect;
+  }
+
+  writeSpec(name: string, spec: unknown): string {
+    const file = path.join(this.root, `${name}.json`);
+    fs.writeFileSync(file, JSON.stringify(spec));
+    return file;
+  }
+
+  /** A spec with the testbin fixture bound into the container. */
+  spec(name: string, processes: unknown[], extra: Record<string, unknown> = {}): Record<string, unknown> {
+    return {
+      name,
+      mounts: [{ source: TESTBIN_PATH, target: TESTBIN_IN_CONTAINER, readonly: true }],
+      processes,
+      ...extra,
+    };
+  }
+
+  startMonitor(): MonitorProcess {
+    const child = spawn(process.execPath, [VIGIL, 'monitor', '--json'], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.monitors.add(child);
+    child.on('exit', () => this.monitors.delete(child));
+    return new MonitorProcess(child);
+  }
+
+  /** Remove every container, the tracer pins and the cgroup parent. */
+  cleanup(): void {
+    for (const m of this.monitors) m.kill('SIGKILL');
+    for (const name of this.store.names()) this.cli('rm', '-f', name);
+    removeTracer(this.store.pinDir);
+    for (const dir of this.parentDirs()) {
+      try {
+        fs.rmdirSync(dir);
+      } catch {
+        // absent already
+      }
+    }
+    fs.rmSync(this.root, { recursive: true, force: true });
+  }
+
+  parentDirs(): string[] {
+    const p = resolveParent(detectLayout(), this.cgroupParent);
+    return [p.v2, ...Object.values(p.v1)];
+  }
+
+  /** Cgroups, pins and mounts that a removed container may have left. */
+  leftovers(names: string[]): string[] {
+    const found: string[] = [];
+    for (const dir of this.parentDirs()) for (const n of names) if (fs.existsSync(path.join(dir, n))) found.push(path.join(dir, n));
+    for (const n of names) if (fs.existsSync(this.store.containerDir(n))) found.push(this.store.containerDir(n));
+    const mounts = fs.readFileSync('/proc/self/mounts', 'utf8');
+    if (mounts.includes(this.root)) found.push(`a mount under ${this.root}`);
+    return found;
+  }
+}
+
+export interface InspectProcess {
+  name: string;
+  pid: number | null;
+  state: string;
+  restarts: number;
+  startedAt: string | null;
+  lastExit: { code: number | null; signal: string | null; reason: string; sender: { pid: number; comm: string; container: string | null } | null; at: string } | null;
+}
+
+export interface Inspect {
+  name: string;
+  state: string;
+  pid: number | null;
+  cgroup: string | null;
+  processes: InspectProcess[];
+}
+
+export interface MonitorLine {
+  seq: number;
+  kind: string;
+  container: string | null;
+  process: string | null;
+  pid: number | null;
+  reason: string;
+  [k: string]: unknown;
+}
+
+/** A `vigil monitor --json` child, its lines collected as they come. */
+export class MonitorProcess {
+  readonly lines: MonitorLine[] = [];
+  private waiters: Array<() => void> = [];
+  stderr = '';
+
+  constructor(readonly child: ChildProcess) {
+    readline.createInterface({ input: child.stdout! }).on('line', (l) => {
+      try {
+        this.lines.push(JSON.parse(l) as MonitorLine);
+      } catch {
+        this.stderr += `unparsable line: ${l}\n`;
+      }
+      for (const w of this.waiters.splice(0)) w();
+    });
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
+  }
+
+  /** Resolve with the first line (after `from`) matching, or reject after timeoutMs. */
+  waitFor(match: (l: MonitorLine) => boolean, timeoutMs = 10_000, from = 0): Promise<MonitorLine> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const hit = this.lines.slice(from).find(match);
+        if (hit) {
+          clearTimeout(timer);
+          resolve(hit);
+          return true;
+        }
+        return false;
+      };
+      const timer = setTimeout(() => reject(new Error(`monitor line not seen in ${timeoutMs} ms; saw:\n${this.lines.map((l) => JSON.stringify(l)).join('\n')}\nstderr: ${this.stderr}`)), timeoutMs);
+      if (check()) return;
+      const again = () => {
+        if (!check()) this.waiters.push(again);
+      };
+      this.waiters.push(again);
+    });
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    if (this.child.exitCode !== null) return this.child.exitCode;
+    return new Promise((resolve) => {
+      this.child.once('exit', (code) => resolve(code));
+      this.child.kill(signal);
+    });
+  }
+}
+
+export function nsOf(pid: number, ns: string): string {
+  return fs.readlinkSync(`/proc/${pid}/ns/${ns}`);
+}
+
+export function ppidOf(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
