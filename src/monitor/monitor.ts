@@ -15,7 +15,7 @@ import { bpffsMount, drops, ensureTracer, openConsumer, watch, type EventConsume
 import { flock } from '../tracer/native.js';
 import { StateError, VigilError } from '../util/errors.js';
 import { monoNow, nsToMs, type MonoNs } from '../util/units.js';
-import { attributeExit, describeSender, findProcess, isInit, senderOf } from './attribute.js';
+import { attributeExit, describeSender, findProcess, isInit, senderOf, startTicks } from './attribute.js';
 import { Reporter } from './report.js';
 
 const RECONCILE_INTERVAL_MS = 2000;
@@ -37,6 +37,12 @@ export class Monitor {
   /** Last fatal signal aimed at each pid, to name the sender of a kill. */
   private readonly lastSignal = new Map<number, SignalEvent>();
   private readonly oomVictims = new Set<number>();
+  /**
+   * Exits in a watched container of pids the state does not name yet: a
+   * process can die before whoever started it has recorded its pid.
+   * Keyed "pid/startTicks"; claimed once the state names that process.
+   */
+  private readonly unclaimedExits = new Map<string, ExitEvent>();
   private readonly cgroupNames = new Map<string, string>();
   /** Processes found dead once without an event; a second look makes them lost. */
   private readonly suspects = new Set<string>();
@@ -143,13 +149,27 @@ export class Monitor {
     const c = this.containerOfCgroup(e.cgroupId);
     if (!c) return;
     if (isInit(c, e.task.pid, e.task.startBoottimeNs)) return this.onInitExit(c, e);
-    if (!findProcess(c, e.task.pid, e.task.startBoottimeNs)) return; // not a business process
+    if (!findProcess(c, e.task.pid, e.task.startBoottimeNs)) {
+      // Not (yet) a known business process: keep it for a moment.
+      this.remember(this.unclaimedExits, `${e.task.pid}/${startTicks(e.task.startBoottimeNs)}`, e);
+      return;
+    }
     const signal = this.lastSignal.get(e.task.pid) ?? null;
     const sender = signal ? senderOf(signal, (id) => this.containerOfCgroup(id)?.name ?? null) : null;
     const attribution = attributeExit(e, signal, this.oomVictims.has(e.task.pid), sender, new Date());
     this.lastSignal.delete(e.task.pid);
     this.oomVictims.delete(e.task.pid);
     this.handleDeath(c.name, e.task.pid, e.task.startBoottimeNs, attribution.death, attribution.lastExit, e.tsNs);
+  }
+
+  /** Handle an exit that arrived before the state named its process. */
+  private claimExit(pid: number | null, startTime: number | null): boolean {
+    const key = `${pid}/${startTime}`;
+    const e = this.unclaimedExits.get(key);
+    if (!e) return false;
+    this.unclaimedExits.delete(key);
+    this.onExit(e);
+    return true;
   }
 
   private onInitExit(c: ContainerState, e: ExitEvent): void {
@@ -247,6 +267,7 @@ export class Monitor {
         recoveryMs: recoveryMs === null ? null : round(recoveryMs),
         reason: `restarted as pid ${result.pid}${recoveryMs === null ? '' : ` (running ${recoveryMs.toFixed(1)} ms after the kernel saw the exit)`}`,
       });
+      this.claimExit(result.pid, result.startTime);
     } catch (err) {
       const why = err instanceof VigilError ? err.message : String(err);
       this.store.update(name, (s) => {
@@ -273,6 +294,7 @@ export class Monitor {
           void this.restart(c.name, p.name, null);
         }
         if ((p.state === 'running' || p.state === 'starting') && !isAlive(p.pid, p.startTime)) {
+          if (this.claimExit(p.pid, p.startTime)) continue;
           if (!this.suspects.has(key)) {
             this.suspects.add(key);
             continue;
