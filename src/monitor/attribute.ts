@@ -25,11 +25,9 @@ export function isInit(state: ContainerState, pid: number, startBoottimeNs: bigi
   return state.init !== null && state.init.pid === pid && state.init.startTime === startTicks(startBoottimeNs);
 }
 
-const SI_KERNEL = 0x80;
-
-/** Who sent a signal: null when the kernel raised it (a fault, an OOM kill). */
+/** Who sent a signal: null when the kernel raised it (si_code > 0: a fault, SI_KERNEL). */
 export function senderOf(sig: SignalEvent, containerOfCgroup: (id: bigint) => string | null): SignalSender | null {
-  if (sig.siCode === SI_KERNEL || sig.siCode > 0) return null;
+  if (sig.siCode > 0) return null;
   return { pid: sig.sender.pid, comm: sig.sender.comm, container: containerOfCgroup(sig.senderCgroupId) };
 }
 
@@ -53,10 +51,12 @@ export function attributeExit(exit: ExitEvent, signal: SignalEvent | null, oomMa
   }
   if (exit.signal !== null) {
     const matching = signal && signal.signal === exit.signal ? signal : null;
-    const fault = matching ? matching.siCode > 0 || (matching.siCode === SI_KERNEL && FAULT_SIGNALS.has(exit.signal)) : FAULT_SIGNALS.has(exit.signal);
+    // si_code > 0 (a fault code, or SI_KERNEL) means the kernel raised it.
+    const fromKernel = matching !== null && matching.siCode > 0;
+    const fault = FAULT_SIGNALS.has(exit.signal) && (matching === null || fromKernel);
     const who = matching ? sender : null;
     return {
-      death: { kind: 'signaled', signal: exit.signal, fault, coreDumped: exit.coreDumped, sender: who ? describeSender(who) : null },
+      death: { kind: 'signaled', signal: exit.signal, fault, coreDumped: exit.coreDumped, sender: who ? describeSender(who) : fromKernel && !fault ? 'the kernel' : null },
       lastExit: { ...base, code: null, signal: signalName(exit.signal), reason: 'signaled', sender: who },
     };
   }

@@ -150,6 +150,7 @@ export class Monitor {
     if (!c) return;
     if (isInit(c, e.task.pid, e.task.startBoottimeNs)) return this.onInitExit(c, e);
     if (!findProcess(c, e.task.pid, e.task.startBoottimeNs)) {
+      this.reportIdentityMismatch(c, e.task.pid, e.task.startBoottimeNs);
       // Not (yet) a known business process: keep it for a moment.
       this.remember(this.unclaimedExits, `${e.task.pid}/${startTicks(e.task.startBoottimeNs)}`, e);
       return;
@@ -160,6 +161,16 @@ export class Monitor {
     this.lastSignal.delete(e.task.pid);
     this.oomVictims.delete(e.task.pid);
     this.handleDeath(c.name, e.task.pid, e.task.startBoottimeNs, attribution.death, attribution.lastExit, e.tsNs);
+  }
+
+  /** A pid the state names with another start time: pid reuse, or a bug worth seeing. */
+  private reportIdentityMismatch(c: ContainerState, pid: number, startNs: bigint): void {
+    const p = c.processes.find((q) => q.pid === pid);
+    if (!p) return;
+    this.reporter.emit({
+      kind: 'error', container: c.name, process: p.name, pid,
+      reason: `pid ${pid} started at tick ${startTicks(startNs)} by the kernel's account, but the state has tick ${p.startTime}: not treated as ${p.name}`,
+    });
   }
 
   /** Handle an exit that arrived before the state named its process. */

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Install what vigil needs on Debian 12 (as root), build it, then optionally
+#   demo  run the live demo
+#   test  run the whole test suite (what .ci/run does)
+# Idempotent: a second run with nothing changed installs and rebuilds nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+die() { echo "setup: $*" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || die "run as root (vigil creates namespaces, cgroups and BPF programs)"
+
+# --- Debian packages: compilers, libbpf, the BPF toolchain, iproute2 for lo ---
+APT_PACKAGES="clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config make gcc libc6-dev g++ python3"
+missing=""
+for p in $APT_PACKAGES; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  echo "setup: installing Debian packages:$missing"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+fi
+
+# --- Node.js 20 or newer ---
+command -v node >/dev/null || die "Node.js 20 or newer is needed (this project's machines have it; Debian 12's nodejs package is 18)"
+node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' || die "Node.js $(node --version) is too old: 20 or newer is needed"
+
+# --- npm dependencies, only when the lock file changed ---
+lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f node_modules/.vigil-lock ] || [ "$(cat node_modules/.vigil-lock)" != "$lock_sum" ]; then
+  echo "setup: installing npm dependencies"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_sum" > node_modules/.vigil-lock
+fi
+
+# --- build: BPF object, vigil-init, helper, testbin, N-API addon, TypeScript ---
+make --no-print-directory -s
+
+# --- bpffs, where the tracer pins its maps and links ---
+grep -q ' /sys/fs/bpf bpf ' /proc/mounts || mount -t bpf bpf /sys/fs/bpf
+
+case "${1:-}" in
+  demo) exec node dist/src/demo/demo.js ;;
+  test) exec bash scripts/test.sh ;;
+  "") echo "setup: vigil is built; bin/vigil runs it (try: bin/vigil doctor)" ;;
+  *) die "unknown action '$1' (use demo or test)" ;;
+esac
