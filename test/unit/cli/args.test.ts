@@ -1,0 +1,33 @@
+import test from 'ava';
+import { parseArgs } from '../../../src/cli/args.js';
+import { exitCodeOf } from '../../../src/cli/main.js';
+import { HelperError, HostError, NotFoundError, SpecError, StateError, UsageError } from '../../../src/util/errors.js';
+import { parseSignal } from '../../../src/util/signals.js';
+
+test('flags, aliases, positionals and everything after --', (t) => {
+  const p = parseArgs(['-t', '5', 'web', '--json', '--', '-x', 'y'], { time: 'string', json: 'boolean' }, { '-t': 'time' });
+  t.deepEqual(p, { flags: { time: '5', json: true }, positionals: ['web'], rest: ['-x', 'y'] });
+  t.deepEqual(parseArgs(['--time=3'], { time: 'string' }).flags, { time: '3' });
+});
+
+test('unknown options and missing values are usage errors naming the option', (t) => {
+  t.throws(() => parseArgs(['--bogus'], {}), { instanceOf: UsageError, message: 'unknown option --bogus' });
+  t.throws(() => parseArgs(['--time'], { time: 'string' }), { instanceOf: UsageError, message: 'option --time needs a value' });
+  t.throws(() => parseArgs(['--json=1'], { json: 'boolean' }), { instanceOf: UsageError, message: 'option --json takes no value' });
+});
+
+test('exit codes follow SPEC.md', (t) => {
+  t.is(exitCodeOf(new UsageError('x')), 2);
+  t.is(exitCodeOf(new SpecError('f', [{ path: 'a', message: 'b' }])), 2);
+  t.is(exitCodeOf(new StateError('x')), 1);
+  t.is(exitCodeOf(new NotFoundError('x')), 1);
+  t.is(exitCodeOf(new HostError('write', '/x', 'EACCES', '')), 125);
+  t.is(exitCodeOf(new HelperError('exec', 'ENOENT', '/x', 'no such file', 127)), 127);
+});
+
+test('signals by name, short name or number', (t) => {
+  t.is(parseSignal('SIGTERM'), 'SIGTERM');
+  t.is(parseSignal('term'), 'SIGTERM');
+  t.is(parseSignal('9'), 'SIGKILL');
+  t.is(parseSignal('SIGNOPE'), null);
+});

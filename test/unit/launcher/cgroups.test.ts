@@ -1,0 +1,52 @@
+import test from 'ava';
+import { detectLayout, ownCgroups, resolveParent } from '../../../src/launcher/cgroups.js';
+
+const HYBRID = `tmpfs /sys/fs/cgroup tmpfs rw 0 0
+cgroup /sys/fs/cgroup/cpu,cpuacct cgroup rw,cpu,cpuacct 0 0
+cgroup /sys/fs/cgroup/memory cgroup rw,memory 0 0
+cgroup /sys/fs/cgroup/pids cgroup rw,pids 0 0
+cgroup2 /sys/fs/cgroup/unified cgroup2 rw 0 0
+`;
+const PURE = 'cgroup2 /sys/fs/cgroup cgroup2 rw,nsdelegate 0 0\n';
+
+test('hybrid: identity from the v2 tree, controllers from v1', (t) => {
+  const l = detectLayout(HYBRID);
+  t.is(l.kind, 'hybrid');
+  t.is(l.v2Mount, '/sys/fs/cgroup/unified');
+  t.deepEqual(l.v1Mounts, { cpu: '/sys/fs/cgroup/cpu,cpuacct', memory: '/sys/fs/cgroup/memory', pids: '/sys/fs/cgroup/pids' });
+});
+
+test('pure v2', (t) => {
+  const l = detectLayout(PURE);
+  t.is(l.kind, 'v2');
+  t.is(l.v2Mount, '/sys/fs/cgroup');
+});
+
+test('no v2 tree at all is refused in words', (t) => {
+  t.throws(() => detectLayout('cgroup /sys/fs/cgroup/memory cgroup rw,memory 0 0\n'), { message: /no cgroup v2 hierarchy is mounted/ });
+});
+
+test('own cgroups are read per hierarchy', (t) => {
+  const own = ownCgroups('9:name=systemd:/\n4:memory:/process_api/abc\n2:cpu,cpuacct:/x\n0::/user.slice\n');
+  t.is(own.v2, '/user.slice');
+  t.is(own.v1.get('memory'), '/process_api/abc');
+  t.is(own.v1.get('cpu'), '/x');
+});
+
+test('a relative parent lies beneath our own cgroup in each hierarchy; an absolute one does not', (t) => {
+  const layout = { ...detectLayout(HYBRID), v2Controllers: new Set<string>() };
+  const own = { v2: '/', v1: new Map([['memory', '/process_api/abc'], ['pids', '/'], ['cpu', '/']]) };
+  const rel = resolveParent(layout, 'vigil-test-1', own);
+  t.is(rel.v2, '/sys/fs/cgroup/unified/vigil-test-1');
+  t.is(rel.v1.memory, '/sys/fs/cgroup/memory/process_api/abc/vigil-test-1');
+  const abs = resolveParent(layout, '/vigil', own);
+  t.is(abs.v2, '/sys/fs/cgroup/unified/vigil');
+  t.is(abs.v1.memory, '/sys/fs/cgroup/memory/vigil');
+});
+
+test('a controller the v2 tree offers is not used on v1', (t) => {
+  const layout = { ...detectLayout(HYBRID), v2Controllers: new Set(['memory']) };
+  const p = resolveParent(layout, '/vigil', { v2: '/', v1: new Map() });
+  t.is(p.v1.memory, undefined);
+  t.is(p.v1.pids, '/sys/fs/cgroup/pids/vigil');
+});
