@@ -151,8 +151,11 @@ export class Monitor {
     if (isInit(c, e.task.pid, e.task.startBoottimeNs)) return this.onInitExit(c, e);
     if (!findProcess(c, e.task.pid, e.task.startBoottimeNs)) {
       this.reportIdentityMismatch(c, e.task.pid, e.task.startBoottimeNs);
-      // Not (yet) a known business process: keep it for a moment.
-      this.remember(this.unclaimedExits, `${e.task.pid}/${startTicks(e.task.startBoottimeNs)}`, e);
+      // Not (yet) a known business process: keep it, and look again shortly,
+      // since whoever started it writes its pid to the state right after exec.
+      const key = `${e.task.pid}/${startTicks(e.task.startBoottimeNs)}`;
+      this.remember(this.unclaimedExits, key, e);
+      this.retryClaim(c.name, e.task.pid, startTicks(e.task.startBoottimeNs), 0);
       return;
     }
     const signal = this.lastSignal.get(e.task.pid) ?? null;
@@ -171,6 +174,19 @@ export class Monitor {
       kind: 'error', container: c.name, process: p.name, pid,
       reason: `pid ${pid} started at tick ${startTicks(startNs)} by the kernel's account, but the state has tick ${p.startTime}: not treated as ${p.name}`,
     });
+  }
+
+  private retryClaim(name: string, pid: number, startTime: number, attempt: number): void {
+    const delays = [20, 100, 500];
+    if (attempt >= delays.length) return;
+    const key = `claim/${pid}/${startTime}`;
+    this.timers.set(key, setTimeout(() => {
+      this.timers.delete(key);
+      if (!this.unclaimedExits.has(`${pid}/${startTime}`)) return;
+      const c = this.store.tryRead(name);
+      if (c?.processes.some((p) => p.pid === pid && p.startTime === startTime)) this.claimExit(pid, startTime);
+      else this.retryClaim(name, pid, startTime, attempt + 1);
+    }, delays[attempt]));
   }
 
   /** Handle an exit that arrived before the state named its process. */
