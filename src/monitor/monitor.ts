@@ -211,6 +211,7 @@ export class Monitor {
   private handleDeath(name: string, pid: number, startNs: bigint | null, death: Death, lastExit: ProcessState['lastExit'], exitNs: MonoNs | null): void {
     let decisionRecord: ReturnType<typeof decide>['decision'] | null = null;
     let processName = '';
+    let decidedNs = monoNow();
     const state = this.store.update(name, (s) => {
       const p = startNs === null ? s.processes.find((q) => q.pid === pid) : findProcess(s, pid, startNs);
       if (!p || (p.state !== 'running' && p.state !== 'starting')) return; // already handled
@@ -225,6 +226,7 @@ export class Monitor {
         nowMs,
       });
       decisionRecord = decision;
+      decidedNs = monoNow();
       p.lastExit = p.operatorStop || s.operatorStop ? { ...lastExit!, reason: 'operator' } : lastExit;
       p.deaths = history.deathsMs.map((t) => new Date(t).toISOString());
       p.attempt = history.attempt;
@@ -232,7 +234,7 @@ export class Monitor {
     });
     const decision = decisionRecord as ReturnType<typeof decide>['decision'] | null;
     if (!decision) return;
-    const detectionMs = exitNs === null ? null : nsToMs(monoNow() - exitNs);
+    const detectionMs = exitNs === null ? null : nsToMs(decidedNs - exitNs);
     const proc = state.processes.find((p) => p.name === processName)!;
     this.reporter.emit({
       kind: death.kind === 'lost' ? 'lost' : 'exit',
