@@ -21,9 +21,11 @@ if [ -n "$missing" ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
 fi
 
-# --- Node.js 20 or newer ---
-command -v node >/dev/null || die "Node.js 20 or newer is needed (this project's machines have it; Debian 12's nodejs package is 18)"
-node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' || die "Node.js $(node --version) is too old: 20 or newer is needed"
+# --- Node.js 20.8 or newer (ava 6 needs it) ---
+command -v node >/dev/null || die "Node.js 20.8 or newer is needed (this project's machines have it; Debian 12's nodejs package is 18)"
+node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 8) ? 0 : 1)' \
+  || die "Node.js $(node --version) is too old: 20.8 or newer is needed"
+
 
 # --- npm dependencies, only when the lock file changed ---
 lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)

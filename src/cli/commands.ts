@@ -63,7 +63,7 @@ export function cmdStart(ctx: Context, argv: string[]): number {
   const [name, proc] = expectPositionals(parseArgs(argv, {}), 1, 2, 'vigil start NAME [PROCESS]');
   if (proc) startStoppedProcess(ctx.store, name, proc);
   else startContainer(ctx.store, name);
-  ctx.out(`${name}\n`);
+  ctx.out(`${name}${proc ? `/${proc}` : ''}\n`);
   return 0;
 }
 

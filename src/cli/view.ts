@@ -20,6 +20,8 @@ export function inspectView(s: ContainerState): Record<string, unknown> {
     pid: initAlive ? s.init!.pid : null,
     cgroup: s.cgroup?.path ?? null,
     cgroupId: s.cgroup?.id ?? null,
+    // `cgroup` is the v2 path (identity, what BPF sees); these are every directory joined.
+    cgroupDirs: s.cgroup ? [s.cgroup.v2, ...Object.values(s.cgroup.v1)] : [],
     createdAt: s.createdAt,
     startedAt: s.startedAt,
     hostname: s.spec.hostname,

@@ -35,6 +35,7 @@ export function createContainer(store: Store, spec: ContainerSpec, specFile: str
       cgroupParent,
       init: null,
       cgroup: null,
+      lastCgroupId: null,
       createdAt: new Date().toISOString(),
       startedAt: null,
       operatorStop: false,
@@ -177,6 +178,7 @@ export function startContainer(store: Store, name: string): ContainerState {
       throw err;
     }
     state.state = 'running';
+    state.lastCgroupId = null;
     state.operatorStop = false;
     state.startedAt = new Date().toISOString();
     store.write(state);
@@ -199,12 +201,13 @@ export function stopContainer(store: Store, name: string, timeoutMs: number): Co
         p.lastExit ??= { code: null, signal: null, reason: 'operator', sender: null, coreDumped: false, at };
         if (p.lastExit.reason !== 'operator') p.lastExit = { ...p.lastExit, reason: 'operator', at };
       }
+      // pid and start time stay as the last identity, so the monitor can
+      // still match the kernel's exit event; inspect shows no pid when stopped.
       p.state = 'stopped';
-      p.pid = null;
-      p.startTime = null;
     }
     s.state = 'stopped';
     s.init = null;
+    s.lastCgroupId = s.cgroup?.id ?? s.lastCgroupId;
     s.cgroup = null;
   });
 }
@@ -225,9 +228,7 @@ export function stopProcess(store: Store, name: string, processName: string, tim
     if (p.pid !== null && (!p.lastExit || p.lastExit.reason !== 'operator')) {
       p.lastExit = { code: p.lastExit?.code ?? null, signal: p.lastExit?.signal ?? 'SIGTERM', reason: 'operator', sender: null, coreDumped: false, at: new Date().toISOString() };
     }
-    p.state = 'stopped';
-    p.pid = null;
-    p.startTime = null;
+    p.state = 'stopped'; // pid and start time stay: the last identity, for late events
   });
 }
 

@@ -9,7 +9,7 @@ import { BPF_OBJECT_PATH } from '../paths.js';
 import type { ExitEvent, OomEvent, SignalEvent, DecodedEvent } from '../events/decode.js';
 import { recordStart, startProcess } from '../launcher/container.js';
 import { isAlive } from '../launcher/proc.js';
-import { decide, type Death } from '../policy/restart.js';
+import { decide, describeDeath, type Death } from '../policy/restart.js';
 import type { ContainerState, ProcessState, Store } from '../state/store.js';
 import { bpffsMount, drops, ensureTracer, openConsumer, watch, type EventConsumer } from '../tracer/tracer.js';
 import { flock } from '../tracer/native.js';
@@ -92,11 +92,14 @@ export class Monitor {
     const key = id.toString();
     let name = this.cgroupNames.get(key);
     if (!name) {
-      for (const c of this.store.list()) if (c.cgroup) this.cgroupNames.set(c.cgroup.id, c.name);
+      for (const c of this.store.list()) {
+        if (c.cgroup) this.cgroupNames.set(c.cgroup.id, c.name);
+        if (c.lastCgroupId) this.cgroupNames.set(c.lastCgroupId, c.name);
+      }
       name = this.cgroupNames.get(key);
     }
     const state = name ? this.store.tryRead(name) : null;
-    return state && state.cgroup?.id === key ? state : null;
+    return state && (state.cgroup?.id === key || state.lastCgroupId === key) ? state : null;
   }
 
   private onEvents(events: DecodedEvent[], decodeErrors: number): void {
@@ -214,7 +217,18 @@ export class Monitor {
     let decidedNs = monoNow();
     const state = this.store.update(name, (s) => {
       const p = startNs === null ? s.processes.find((q) => q.pid === pid) : findProcess(s, pid, startNs);
-      if (!p || (p.state !== 'running' && p.state !== 'starting')) return; // already handled
+      if (!p) return;
+      const operator = p.operatorStop || s.operatorStop;
+      if (p.state !== 'running' && p.state !== 'starting') {
+        // The operator's stop may have recorded the process before this event
+        // came: still say so, with the kernel's account of how it ended.
+        if (!operator || p.state !== 'stopped') return;
+        processName = p.name;
+        p.lastExit = { ...lastExit!, reason: 'operator' };
+        decisionRecord = { action: 'leave', state: 'stopped', reason: `${describeDeath(death)}: operator stop, not restarted` };
+        decidedNs = monoNow();
+        return;
+      }
       processName = p.name;
       const spec = s.spec.processes.find((q) => q.name === p.name)!;
       const nowMs = Date.now();

@@ -63,6 +63,8 @@ export interface ContainerState {
   cgroupParent: string;
   init: { pid: number; startTime: number } | null;
   cgroup: ContainerCgroups | null;
+  /** The v2 cgroup id of the last run, after a stop: late kernel events still find the container. */
+  lastCgroupId: string | null;
   createdAt: string;
   startedAt: string | null;
   operatorStop: boolean;

@@ -51,7 +51,9 @@ export class HostError extends VigilError {
 
   static from(op: string, path: string, err: unknown): HostError {
     const e = err as NodeJS.ErrnoException;
-    return new HostError(op, path, e?.code ?? 'EUNKNOWN', e?.message ?? String(err), { cause: err });
+    // Node's message repeats the code and the path ("ENOENT: no such file or directory, open '/x'"): keep the words.
+    const words = /^[A-Z0-9]+: ([^,]*)/.exec(e?.message ?? '')?.[1] ?? e?.message ?? String(err);
+    return new HostError(op, path, e?.code ?? 'EUNKNOWN', words, { cause: err });
   }
 }
 

@@ -103,7 +103,14 @@ serial('an OOM-killed process is reported as OOM, not merely signal 9, and resta
 serial('an operator stop of a process is not answered by a restart', async (t) => {
   const api = env.inspect(t, 'svc').processes.find((p) => p.name === 'api')!;
   const from = monitor.lines.length;
-  env.ok(t, 'stop', 'svc', 'api', '-t', '1');
+  // Pause the monitor so the stop is recorded before the kernel's event is read:
+  // the late event must still be reported, as the operator's.
+  monitor.child.kill('SIGSTOP');
+  try {
+    env.ok(t, 'stop', 'svc', 'api', '-t', '1');
+  } finally {
+    monitor.child.kill('SIGCONT');
+  }
   const exit = await monitor.waitFor((l) => l.kind === 'exit' && l.process === 'api' && l.pid === api.pid, 10_000, from);
   t.is(exit.action, 'leave');
   t.regex(exit.reason, /operator stop/);
@@ -132,10 +139,20 @@ serial('a monitor killed with -9 is replaced; the new one drains the exit that h
 
 serial('stopping the container is not answered, and rm leaves nothing behind', async (t) => {
   const from = monitor.lines.length;
-  env.ok(t, 'stop', 'svc', '-t', '2');
+  const running = env.inspect(t, 'svc').processes.filter((p) => p.state === 'running');
+  monitor.child.kill('SIGSTOP');
+  try {
+    env.ok(t, 'stop', 'svc', '-t', '2');
+  } finally {
+    monitor.child.kill('SIGCONT');
+  }
+  for (const p of running) {
+    const exit = await monitor.waitFor((l) => l.kind === 'exit' && l.process === p.name && l.pid === p.pid, 10_000, from);
+    t.is(exit.action, 'leave');
+    t.is(exit.exitReason, 'operator');
+  }
   await new Promise((r) => setTimeout(r, 300));
   t.false(monitor.lines.slice(from).some((l) => l.kind === 'restart'));
-  for (const l of monitor.lines.slice(from).filter((x) => x.kind === 'exit')) t.is(l.action, 'leave');
   env.ok(t, 'rm', 'svc');
   t.deepEqual(env.leftovers(['svc']), []);
   t.is(await monitor.stop('SIGTERM'), 0);
