@@ -8,14 +8,9 @@ import test from 'ava';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { KernelEnv, TESTBIN_IN_CONTAINER, kernelFeatureMissing, nsOf, ppidOf } from '../helpers/kernel-env.js';
+import { KernelEnv, TESTBIN_IN_CONTAINER, kernelSerial, nsOf, ppidOf } from '../helpers/kernel-env.js';
 
-const missing = kernelFeatureMissing();
-const serial = missing ? test.serial.skip : test.serial;
-if (missing) {
-  if (process.env.CI === 'true') test(`launcher tests cannot run: ${missing}`, (t) => t.fail());
-  else test(`launcher tests skipped: ${missing}`, (t) => t.pass());
-}
+const { serial, missing } = kernelSerial('launcher tests');
 
 const env = missing ? null! : new KernelEnv('launcher');
 test.after.always(() => env?.cleanup());

@@ -6,14 +6,9 @@
  */
 import test from 'ava';
 import fs from 'node:fs';
-import { KernelEnv, TESTBIN_IN_CONTAINER, kernelFeatureMissing, nsOf, ppidOf, type MonitorProcess } from '../helpers/kernel-env.js';
+import { KernelEnv, TESTBIN_IN_CONTAINER, kernelSerial, nsOf, ppidOf, type MonitorProcess } from '../helpers/kernel-env.js';
 
-const missing = kernelFeatureMissing();
-const serial = missing ? test.serial.skip : test.serial;
-if (missing) {
-  if (process.env.CI === 'true') test(`monitor tests cannot run: ${missing}`, (t) => t.fail());
-  else test(`monitor tests skipped: ${missing}`, (t) => t.pass());
-}
+const { serial, missing } = kernelSerial('monitor tests');
 
 const env = missing ? null! : new KernelEnv('monitor');
 let monitor: MonitorProcess;
