@@ -255,6 +255,10 @@ int helper_create(const struct helper_config *cfg)
 		waitpid(pid, NULL, 0);
 		return report_error(&e);
 	}
+	/* The pipe also closes when the child is killed (say, by an `rm -f` racing
+	 * this start): reap it here, so no zombie of ours keeps its cgroups busy. */
+	if (waitpid(pid, NULL, WNOHANG) == pid)
+		return report_failure("container init died while starting", ECHILD, cfg->init_path);
 	printf("{\"ok\":true,\"pid\":%d,\"startTime\":%llu,\"runningNs\":%llu}\n", pid,
 	       proc_start_time(pid), monotonic_ns());
 	return 0;

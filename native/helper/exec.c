@@ -18,6 +18,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,17 +37,19 @@ static const struct { const char *name; int type; } namespaces[] = {
 };
 #define N_NS (sizeof(namespaces) / sizeof(namespaces[0]))
 
+/* "uid[:gid]", digits only, each below (uid_t)-1: never wraps around to root. */
 static int parse_user(const char *user, uid_t *uid, gid_t *gid)
 {
 	char *end;
+	errno = 0;
 	unsigned long u = strtoul(user, &end, 10);
-	if (end == user || (*end != '\0' && *end != ':'))
+	if (end == user || (*end != '\0' && *end != ':') || errno || u >= UINT32_MAX || user[0] == '-')
 		return -1;
 	unsigned long g = u;
 	if (*end == ':') {
 		const char *gs = end + 1;
 		g = strtoul(gs, &end, 10);
-		if (end == gs || *end != '\0')
+		if (end == gs || *end != '\0' || errno || g >= UINT32_MAX || gs[0] == '-')
 			return -1;
 	}
 	*uid = (uid_t)u;

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -252,6 +253,11 @@ int main(int argc, char **argv)
 	else if (argc != 2)
 		return usage();
 
+	/* Finish (and reap) even if whoever reads our answer is gone. */
+	signal(SIGPIPE, SIG_IGN);
+	/* Inherited descriptors (the caller's state lock, fd 3) stay with the
+	 * helper only: nothing it starts may keep them. */
+	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 	struct helper_config cfg;
 	if (parse_config(config_fd, &cfg) != 0)
 		return report_failure("read-config", errno, "");

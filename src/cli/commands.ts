@@ -3,9 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execConfig, killTarget, removeContainer, runContainer, createContainer, startContainer, startStoppedProcess, stopContainer, stopProcess, DEFAULT_CGROUP_PARENT } from '../launcher/container.js';
 import { runHelperSync } from '../launcher/helper.js';
-import { parseSpec, validateSpec, type ContainerSpec } from '../launcher/spec.js';
+import { MAX_ID, NAME_PATTERN, USER_PATTERN, parseSpec, validateSpec, type ContainerSpec } from '../launcher/spec.js';
 import type { Store } from '../state/store.js';
-import { HostError, StateError, UsageError } from '../util/errors.js';
+import { HostError, SpecError, StateError, UsageError } from '../util/errors.js';
 import { parseSignal } from '../util/signals.js';
 import { expectPositionals, parseArgs, seconds } from './args.js';
 import { inspectView, psRow, table } from './view.js';
@@ -51,7 +51,13 @@ export function cmdRun(ctx: Context, argv: string[], createOnly = false): number
     const [f] = expectPositionals(p, 1, 1, `vigil ${createOnly ? 'create' : 'run'} SPEC.yaml | vigil run --name N [--memory 64M] [--restart POLICY] -- CMD ARG...`);
     file = path.resolve(f);
     spec = readSpecFile(file);
-    if (p.flags.name) spec = { ...spec, name: String(p.flags.name), hostname: spec.hostname === spec.name ? String(p.flags.name) : spec.hostname };
+    if (typeof p.flags.name === 'string') {
+      // The new name is checked like the spec's own field.
+      if (!NAME_PATTERN.test(p.flags.name)) {
+        throw new SpecError(null, [{ path: '--name', message: `${JSON.stringify(p.flags.name)} is not a container name ([a-z0-9][a-z0-9_.-]{0,62})` }]);
+      }
+      spec = { ...spec, name: p.flags.name, hostname: spec.hostname === spec.name ? p.flags.name : spec.hostname };
+    }
   }
   if (createOnly) createContainer(ctx.store, spec, file, ctx.cgroupParent);
   else runContainer(ctx.store, spec, file, ctx.cgroupParent);
@@ -127,7 +133,7 @@ export function cmdKill(ctx: Context, argv: string[]): number {
     if (sig && !ctx.store.read(name).spec.processes.some((q) => q.name === rest[0])) signal = sig;
     else proc = rest[0];
   }
-  killTarget(ctx.store, name, proc, signal);
+  ctx.out(`${killTarget(ctx.store, name, proc, signal)}\n`);
   return 0;
 }
 
@@ -151,6 +157,12 @@ export function cmdExec(ctx: Context, argv: string[]): number {
   const [name] = expectPositionals(p, 1, 1, 'vigil exec -d NAME -- CMD ARG...');
   if (!p.rest?.length) throw new UsageError('usage: vigil exec -d NAME -- CMD ARG...');
   if (!p.flags.detach) throw new UsageError('attached exec is not in this build yet: use vigil exec -d (output goes to `vigil logs NAME exec`)');
+  const user = p.flags.user as string | undefined;
+  if (user !== undefined && (!USER_PATTERN.test(user) || user.split(':').some((id) => Number(id) > MAX_ID))) {
+    throw new UsageError(`option --user expects a numeric "uid" or "uid:gid" (ids up to ${MAX_ID}), got ${JSON.stringify(user)}`);
+  }
+  const workdir = p.flags.workdir as string | undefined;
+  if (workdir !== undefined && !workdir.startsWith('/')) throw new UsageError(`option --workdir expects an absolute path, got ${JSON.stringify(workdir)}`);
   const state = ctx.store.read(name);
   if (state.state !== 'running') throw new StateError(`container "${name}" is ${state.state}`);
   const config = execConfig(state, p.rest, { log: ctx.store.logFile(name, 'exec'), user: (p.flags.user as string) ?? null, cwd: (p.flags.workdir as string) ?? null });

@@ -123,9 +123,17 @@ export function createCgroups(layout: CgroupLayout, parent: string, name: string
   const created: string[] = [];
   const mk = (dir: string) => {
     try {
-      const first = fs.mkdirSync(dir, { recursive: true });
-      if (first !== undefined) created.push(dir);
-      else throw Object.assign(new Error('a cgroup of that name already exists'), { code: 'EEXIST' });
+      if (fs.existsSync(dir)) {
+        // Left by a launcher killed before it recorded the cgroup: an empty one
+        // is removed (rmdir fails on a cgroup with processes or children).
+        try {
+          fs.rmdirSync(dir);
+        } catch {
+          throw Object.assign(new Error('a cgroup of that name already exists and is in use'), { code: 'EEXIST' });
+        }
+      }
+      fs.mkdirSync(dir, { recursive: true });
+      created.push(dir);
     } catch (err) {
       throw HostError.from('mkdir', dir, err);
     }
@@ -189,12 +197,37 @@ export function cgroupDirs(cg: ContainerCgroups): string[] {
   return [cg.v2, ...Object.values(cg.v1)];
 }
 
-export function isPopulated(cg: ContainerCgroups): boolean {
-  return cgroupDirs(cg).some((dir) => readOr(path.join(dir, 'cgroup.procs'), '') !== '');
+function processesOf(cg: ContainerCgroups): number[] {
+  return [...new Set(cgroupDirs(cg).flatMap((dir) => readOr(path.join(dir, 'cgroup.procs'), '').split('\n').filter(Boolean).map(Number)))];
 }
 
-/** rmdir a cgroup, waiting briefly for dying processes to leave it. */
-function removeDir(dir: string, waitMs = 3000): void {
+/**
+ * SIGKILL whatever is still in a container's cgroups and wait until they are
+ * empty. Needed when init is unknown (a launcher killed before it recorded
+ * init): the cgroups hold only that container's processes.
+ */
+export function killCgroupProcesses(cg: ContainerCgroups, timeoutMs = 5000): boolean {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const pids = processesOf(cg);
+    if (!pids.length) return true;
+    if (Date.now() > deadline) return false;
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+    sleepSync(10);
+  }
+}
+
+/**
+ * rmdir a cgroup, waiting for dying processes to leave it: a v1 hierarchy
+ * stays busy until each exited process is reaped by its parent.
+ */
+function removeDir(dir: string, waitMs = 10_000): void {
   const deadline = Date.now() + waitMs;
   for (;;) {
     try {

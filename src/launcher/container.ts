@@ -10,16 +10,16 @@ import { HostError, NotFoundError, StateError, VigilError } from '../util/errors
 import { ensureTracer, removeTracer, unwatch, watch } from '../tracer/tracer.js';
 import { flock } from '../tracer/native.js';
 import type { ContainerState, ProcessState, Store } from '../state/store.js';
-import { cgroupDirs, createCgroups, detectLayout, removeCgroups, type ContainerCgroups } from './cgroups.js';
+import { cgroupDirs, createCgroups, detectLayout, killCgroupProcesses, removeCgroups, type ContainerCgroups } from './cgroups.js';
 import { runHelper, runHelperSync, type HelperConfig, type HelperResult } from './helper.js';
-import { isAlive, signalIdentified, sleepSync, waitGoneSync } from './proc.js';
+import { isAlive, signalIdentified, waitGoneSync } from './proc.js';
 import type { ContainerSpec, ProcessSpec } from './spec.js';
 
 export const DEFAULT_CGROUP_PARENT = '/vigil';
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 function newProcessState(name: string): ProcessState {
-  return { name, pid: null, startTime: null, state: 'stopped', restarts: 0, attempt: 0, startedAt: null, lastExit: null, deaths: [], operatorStop: false };
+  return { name, pid: null, startTime: null, state: 'stopped', restarts: 0, attempt: 0, startedAt: null, lastExit: null, deaths: [], operatorStop: false, operatorKill: null };
 }
 
 /** Record a container (state "created"); no kernel object is made yet. */
@@ -55,7 +55,9 @@ export function processSpecOf(state: ContainerState, processName: string): Proce
 /** The helper configuration that starts one process inside a running container. */
 export function execConfig(state: ContainerState, command: string[], opts: { env?: Record<string, string>; cwd?: string | null; user?: string | null; log: string }): HelperConfig {
   if (!state.init || !state.cgroup) throw new StateError(`container "${state.name}" is not running`);
-  const env: Record<string, string> = { PATH: DEFAULT_PATH, HOSTNAME: state.spec.hostname, HOME: '/root', VIGIL_CONTAINER: state.name, ...opts.env };
+  // VIGIL_CONTAINER and VIGIL_PROCESS come last: a spec cannot override them (a
+  // monitor finds the processes it started by them, see monitor/adopt.ts).
+  const env: Record<string, string> = { PATH: DEFAULT_PATH, HOSTNAME: state.spec.hostname, HOME: '/root', ...opts.env, VIGIL_CONTAINER: state.name };
   const config: HelperConfig = [
     ['init_pid', String(state.init.pid)],
     ['init_start', String(state.init.startTime)],
@@ -70,7 +72,7 @@ export function execConfig(state: ContainerState, command: string[], opts: { env
 }
 
 function processConfig(store: Store, state: ContainerState, p: ProcessSpec): HelperConfig {
-  return execConfig(state, p.command, { env: { VIGIL_PROCESS: p.name, ...p.env }, cwd: p.cwd, user: p.user, log: store.logFile(state.name, p.name) });
+  return execConfig(state, p.command, { env: { ...p.env, VIGIL_PROCESS: p.name }, cwd: p.cwd, user: p.user, log: store.logFile(state.name, p.name) });
 }
 
 /** Mark a process as started; `restart` counts it as a restart. */
@@ -80,6 +82,7 @@ export function recordStart(proc: ProcessState, result: HelperResult, restart: b
   proc.state = 'running';
   proc.startedAt = new Date().toISOString();
   proc.operatorStop = false;
+  proc.operatorKill = null;
   if (restart) proc.restarts += 1;
 }
 
@@ -89,35 +92,29 @@ export function startProcess(store: Store, state: ContainerState, processName: s
 }
 
 export function startProcessSync(store: Store, state: ContainerState, processName: string): HelperResult {
-  return runHelperSync('exec', processConfig(store, state, processSpecOf(state, processName)));
+  return runHelperSync('exec', processConfig(store, state, processSpecOf(state, processName)), store.heldLockFd);
 }
 
-function killInit(init: ContainerState['init'], cgroup: ContainerCgroups | null, timeoutMs: number): void {
-  if (!init) return;
-  if (timeoutMs > 0 && signalIdentified(init.pid, init.startTime, 'SIGTERM')) {
-    if (waitGoneSync(init.pid, init.startTime, timeoutMs)) return waitEmpty(cgroup);
-  }
-  // Killing a pid namespace's init kills every process in it.
-  signalIdentified(init.pid, init.startTime, 'SIGKILL');
-  waitGoneSync(init.pid, init.startTime, 5000);
-  waitEmpty(cgroup);
-}
-
-function waitEmpty(cgroup: ContainerCgroups | null): void {
-  if (!cgroup) return;
-  const deadline = Date.now() + 5000;
-  while (Date.now() < deadline && cgroupDirs(cgroup).some((d) => {
-    try {
-      return fs.readFileSync(`${d}/cgroup.procs`, 'utf8').trim() !== '';
-    } catch {
-      return false;
+/**
+ * End every process of a container: SIGTERM to init (which forwards it) and
+ * up to timeoutMs for a clean exit, then SIGKILL, which ends the pid
+ * namespace; then whatever is still in its cgroups (all of it when init was
+ * never recorded, as after a launcher killed half-way).
+ */
+function endProcesses(init: ContainerState['init'], cgroup: ContainerCgroups | null, timeoutMs: number): void {
+  if (init) {
+    const clean = timeoutMs > 0 && signalIdentified(init.pid, init.startTime, 'SIGTERM') && waitGoneSync(init.pid, init.startTime, timeoutMs);
+    if (!clean) {
+      signalIdentified(init.pid, init.startTime, 'SIGKILL');
+      waitGoneSync(init.pid, init.startTime, 5000);
     }
-  })) sleepSync(10);
+  }
+  if (cgroup) killCgroupProcesses(cgroup);
 }
 
 /** Tear down the kernel side of a container: init (and so every process), cgroups, tracer watch. */
 function teardown(store: Store, init: ContainerState['init'], cgroup: ContainerCgroups | null, timeoutMs: number): void {
-  killInit(init, cgroup, timeoutMs);
+  endProcesses(init, cgroup, timeoutMs);
   if (cgroup) {
     try {
       unwatch(store.pinDir, BigInt(cgroup.id));
@@ -130,22 +127,30 @@ function teardown(store: Store, init: ContainerState['init'], cgroup: ContainerC
 
 /**
  * Start a created or stopped container: cgroups, tracer watch, namespaces with
- * vigil-init, then every business process through the helper. On failure
- * everything made here is undone and the container keeps its previous state.
+ * vigil-init, then every business process through the helper. Progress is
+ * written to the state as it is made, so a launcher killed half-way leaves a
+ * record that `rm -f` or the next `start` tears down, and the monitor can
+ * match early exits. On failure everything made here is undone.
  */
 export function startContainer(store: Store, name: string): ContainerState {
   return store.withLock(() => {
     const state = store.read(name);
-    if (state.state === 'running' || state.state === 'stopping') throw new StateError(`container "${name}" is already ${state.state}`);
+    if (state.init && isAlive(state.init.pid, state.init.startTime)) throw new StateError(`container "${name}" is already ${state.state}`);
+    // Leftovers of an interrupted start, or of a container whose init died.
+    if (state.init || state.cgroup) {
+      teardown(store, state.init, state.cgroup, 0);
+      state.lastCgroupId = state.cgroup?.id ?? state.lastCgroupId;
+      state.init = null;
+      state.cgroup = null;
+    }
     const layout = detectLayout();
-    let cgroup: ContainerCgroups | null = null;
-    let init: ContainerState['init'] = null;
     try {
-      cgroup = createCgroups(layout, state.cgroupParent, name, state.spec.limits);
+      state.cgroup = createCgroups(layout, state.cgroupParent, name, state.spec.limits);
+      store.write(state);
       // The tracer is loaded and pinned by whoever needs it first, so exits
       // are recorded from the first process on, whether a monitor runs or not.
       ensureTracer(BPF_OBJECT_PATH, store.pinDir);
-      watch(store.pinDir, BigInt(cgroup.id));
+      watch(store.pinDir, BigInt(state.cgroup.id));
       fs.mkdirSync(store.rootfsMountpoint(name), { recursive: true });
       const config: HelperConfig = [
         ['hostname', state.spec.hostname],
@@ -153,28 +158,30 @@ export function startContainer(store: Store, name: string): ContainerState {
         ['rootfs_mountpoint', store.rootfsMountpoint(name)],
         ['init', INIT_PATH],
         ['network', state.spec.network],
-        ...cgroupDirs(cgroup).map((d): [string, string] => ['cgroup', d]),
+        ...cgroupDirs(state.cgroup).map((d): [string, string] => ['cgroup', d]),
         ...state.spec.mounts.flatMap((m): Array<[string, string]> => [
           ['mount_source', m.source],
           ['mount_target', m.target],
           ['mount_readonly', m.readonly ? '1' : '0'],
         ]),
       ];
-      const created = runHelperSync('create', config);
-      init = { pid: created.pid, startTime: created.startTime };
-      state.init = init;
-      state.cgroup = cgroup;
+      const created = runHelperSync('create', config, store.heldLockFd);
+      state.init = { pid: created.pid, startTime: created.startTime };
+      store.write(state);
       for (const proc of state.processes) {
         const result = startProcessSync(store, state, proc.name);
         recordStart(proc, result, false);
         proc.attempt = 0;
         proc.lastExit = null;
         proc.deaths = [];
+        store.write(state);
       }
     } catch (err) {
-      teardown(store, init, cgroup, 0);
+      teardown(store, state.init, state.cgroup, 0);
       state.init = null;
       state.cgroup = null;
+      for (const proc of state.processes) proc.state = 'stopped';
+      store.write(state);
       throw err;
     }
     state.state = 'running';
@@ -247,36 +254,53 @@ export function startStoppedProcess(store: Store, name: string, processName: str
   });
 }
 
+/** Signals after which init ends, taking the whole container with it. */
+const ENDS_CONTAINER = new Set<NodeJS.Signals>(['SIGKILL', 'SIGTERM', 'SIGINT']);
+
 /**
  * Send a signal: to a process, or to the container's init (which forwards
- * termination signals to every process). Marked as the operator's doing, so
- * a death it causes is not answered by a restart.
+ * termination signals to every process). A death it causes is the operator's
+ * and is not answered by a restart; a process that survives the signal stays
+ * watched as before. A process that is backing off has its restart cancelled.
  */
-export function killTarget(store: Store, name: string, processName: string | null, signal: NodeJS.Signals): void {
+export function killTarget(store: Store, name: string, processName: string | null, signal: NodeJS.Signals): string {
+  let cancelled = false;
   const s = store.update(name, (st) => {
     if (st.state !== 'running') throw new StateError(`container "${name}" is ${st.state}`);
-    if (processName) {
-      processSpecOf(st, processName);
-      st.processes.find((p) => p.name === processName)!.operatorStop = true;
-    } else {
-      st.operatorStop = true;
-      for (const p of st.processes) p.operatorStop = true;
+    const at = new Date().toISOString();
+    if (processName) processSpecOf(st, processName);
+    if (!processName && ENDS_CONTAINER.has(signal)) st.operatorStop = true;
+    for (const p of st.processes) {
+      if (processName && p.name !== processName) continue;
+      if (p.state === 'backing-off' && processName) {
+        p.state = 'stopped';
+        p.operatorStop = true;
+        cancelled = true;
+      } else {
+        p.operatorKill = { signal, at };
+      }
     }
   });
+  if (cancelled) return `${name}/${processName} was backing off: its restart is cancelled`;
   const target = processName ? s.processes.find((p) => p.name === processName)! : s.init!;
   if (!signalIdentified(target.pid, target.startTime, signal)) {
     throw new StateError(`${processName ? `process "${processName}"` : 'the init'} of "${name}" is not running`);
   }
+  return `${name}${processName ? `/${processName}` : ''}`;
 }
 
-/** Remove a stopped (or, with force, running) container and everything it had. */
+/** Remove a stopped (or, with force, running) container and everything it had, under the lock throughout. */
 export function removeContainer(store: Store, name: string, force: boolean): void {
-  const s = store.read(name);
-  if ((s.state === 'running' || s.state === 'stopping') && !force) {
-    throw new StateError(`container "${name}" is ${s.state}; stop it first or use rm -f`);
-  }
-  if (s.init || s.cgroup) stopContainer(store, name, 0);
   store.withLock(() => {
+    const s = store.read(name);
+    const live = s.init !== null && isAlive(s.init.pid, s.init.startTime);
+    if (live && !force) throw new StateError(`container "${name}" is ${s.state}; stop it first or use rm -f`);
+    if (live) {
+      s.operatorStop = true;
+      for (const p of s.processes) p.operatorStop = true;
+      store.write(s);
+    }
+    teardown(store, s.init, s.cgroup, 0);
     store.remove(name);
     retireTracerIfUnused(store);
   });

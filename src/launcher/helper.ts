@@ -39,8 +39,15 @@ function parseAnswer(stdout: string, status: number | null, stderr: string): Hel
   throw new HelperError(String(answer.step), String(answer.errno), String(answer.path ?? ''), String(answer.message), status ?? 125);
 }
 
-export function runHelperSync(mode: 'create' | 'exec', config: HelperConfig): HelperResult {
-  const r = spawnSync(HELPER_PATH, [mode], { input: encodeConfig(config), encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+/**
+ * `lockFd`: the state lock this process holds, handed to the helper as fd 3 so
+ * the lock outlives us if we are killed mid-way: an `rm -f` then waits for the
+ * helper to finish instead of racing it.
+ */
+export function runHelperSync(mode: 'create' | 'exec', config: HelperConfig, lockFd: number | null = null): HelperResult {
+  const stdio: Array<'pipe' | number> = ['pipe', 'pipe', 'pipe'];
+  if (lockFd !== null) stdio.push(lockFd);
+  const r = spawnSync(HELPER_PATH, [mode], { input: encodeConfig(config), encoding: 'utf8', stdio });
   if (r.error) throw HostError.from('spawn', HELPER_PATH, r.error);
   return parseAnswer(r.stdout, r.status, r.stderr);
 }

@@ -9,7 +9,8 @@ import { ms, parseDuration, parseSize, type Millis } from '../util/units.js';
 
 export const RESTART_POLICIES = ['never', 'on-failure', 'always', 'unless-stopped'] as const;
 export type RestartCondition = (typeof RESTART_POLICIES)[number];
-export const GIVE_UP_ACTIONS = ['stop', 'alert'] as const;
+/** After give-up: restart the whole container, stop it, or leave the process given up and alert. */
+export const GIVE_UP_ACTIONS = ['restart-container', 'stop', 'alert'] as const;
 export type GiveUpAction = (typeof GIVE_UP_ACTIONS)[number];
 
 export interface Backoff {
@@ -63,8 +64,14 @@ export const DEFAULT_BACKOFF: Backoff = {
 };
 
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
+/** Durations above a day are a typo, not a policy (and timers cannot hold 25 days). */
+const MAX_DURATION = 24 * 3_600_000;
+export const MAX_ID = 4_294_967_294; // uid_t and gid_t, less the reserved (uid_t)-1
+const MAX_PIDS = 4_194_304; // the kernel's pid_max limit
+const MAX_CPUS = 4096;
+const MAX_MEMORY = 2 ** 50; // 1 PiB
 const PROCESS_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
-const USER_PATTERN = /^\d+(:\d+)?$/;
+export const USER_PATTERN = /^\d+(:\d+)?$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Fields in SPEC.md that this build does not act on yet: refused, never ignored. */
@@ -96,6 +103,7 @@ class Checker {
 
   string(v: unknown, path: string, pattern?: RegExp, what?: string): string | undefined {
     if (typeof v !== 'string') return this.fail(path, `expected a string, got ${describe(v)}`);
+    if (v.includes('\0')) return this.fail(path, 'must not contain a NUL byte');
     if (pattern && !pattern.test(v)) return this.fail(path, `${JSON.stringify(v)} is not ${what ?? `of the form ${pattern.source}`}`);
     return v;
   }
@@ -113,16 +121,18 @@ class Checker {
     return v;
   }
 
-  number(v: unknown, path: string, { min, integer }: { min: number; integer?: boolean }): number | undefined {
+  number(v: unknown, path: string, { min, max, integer }: { min: number; max?: number; integer?: boolean }): number | undefined {
     if (typeof v !== 'number' || !Number.isFinite(v)) return this.fail(path, `expected a number, got ${describe(v)}`);
     if (integer && !Number.isInteger(v)) return this.fail(path, `expected a whole number, got ${v}`);
     if (v < min) return this.fail(path, `must be at least ${min}, got ${v}`);
+    if (max !== undefined && v > max) return this.fail(path, `must be at most ${max}, got ${v}`);
     return v;
   }
 
   duration(v: unknown, path: string): Millis | undefined {
     const d = typeof v === 'string' ? parseDuration(v) : null;
     if (d === null) return this.fail(path, `expected a duration such as "500ms", "5s" or "1m", got ${describe(v)}`);
+    if (d > MAX_DURATION) return this.fail(path, `must be at most 24h, got ${JSON.stringify(v)}`);
     return d;
   }
 
@@ -171,7 +181,7 @@ function restartPolicy(c: Checker, v: unknown, path: string, inherited: RestartP
     const b = c.object(o.backoff, bp, ['initial', 'factor', 'max', 'jitter', 'resetAfter']);
     if (b) {
       const initial = b.initial === undefined ? DEFAULT_BACKOFF.initial : c.duration(b.initial, join(bp, 'initial'));
-      const factor = b.factor === undefined ? DEFAULT_BACKOFF.factor : c.number(b.factor, join(bp, 'factor'), { min: 1 });
+      const factor = b.factor === undefined ? DEFAULT_BACKOFF.factor : c.number(b.factor, join(bp, 'factor'), { min: 1, max: 100 });
       const max = b.max === undefined ? DEFAULT_BACKOFF.max : c.duration(b.max, join(bp, 'max'));
       const jitter = b.jitter === undefined ? DEFAULT_BACKOFF.jitter : c.number(b.jitter, join(bp, 'jitter'), { min: 0 });
       const resetAfter = b.resetAfter === undefined ? DEFAULT_BACKOFF.resetAfter : c.duration(b.resetAfter, join(bp, 'resetAfter'));
@@ -191,10 +201,8 @@ function restartPolicy(c: Checker, v: unknown, path: string, inherited: RestartP
     if (g) {
       const deaths = c.number(g.deaths, join(gp, 'deaths'), { min: 1, integer: true });
       const within = c.duration(g.within, join(gp, 'within'));
-      let then: GiveUpAction | undefined = 'stop';
-      if (g.then === 'restart-container') {
-        then = c.fail(join(gp, 'then'), 'restart-container is not supported by this build yet (use stop or alert)');
-      } else if (g.then !== undefined) then = c.oneOf(g.then, join(gp, 'then'), GIVE_UP_ACTIONS);
+      const then = g.then === undefined ? 'alert' : c.oneOf(g.then, join(gp, 'then'), GIVE_UP_ACTIONS);
+      if (deaths !== undefined && deaths > 10_000) c.fail(join(gp, 'deaths'), `must be at most 10000, got ${deaths}`);
       giveUp = deaths !== undefined && within !== undefined && then !== undefined ? { deaths, within, then } : undefined;
     }
   }
@@ -230,8 +238,7 @@ function processSpec(c: Checker, v: unknown, path: string, inherited: RestartPol
     command = [];
     o.command.forEach((arg, i) => {
       const s = c.string(arg, `${join(path, 'command')}[${i}]`);
-      if (s !== undefined && s.includes('\0')) c.fail(`${join(path, 'command')}[${i}]`, 'must not contain a NUL byte');
-      else if (s !== undefined) command!.push(s);
+      if (s !== undefined) command!.push(s);
     });
     if (command.length !== o.command.length) command = undefined;
   }
@@ -246,6 +253,7 @@ function processSpec(c: Checker, v: unknown, path: string, inherited: RestartPol
   }
   const cwd = o.cwd === undefined ? null : c.absolutePath(o.cwd, join(path, 'cwd'));
   const user = o.user === undefined ? null : c.string(o.user, join(path, 'user'), USER_PATTERN, 'a numeric "uid" or "uid:gid"');
+  if (user && user.split(':').some((id) => Number(id) > MAX_ID)) c.fail(join(path, 'user'), `ids are at most ${MAX_ID}, got ${JSON.stringify(user)}`);
   const restart = o.restart === undefined ? inherited : restartPolicy(c, o.restart, join(path, 'restart'), inherited);
   if (name === undefined || command === undefined || cwd === undefined || user === undefined || restart === undefined) return undefined;
   return { name, command, env, cwd, user, restart };
@@ -270,12 +278,13 @@ export function validateSpec(input: unknown, file: string | null = null): Contai
     if (l) {
       let memory: number | null | undefined = null;
       if (l.memory !== undefined && l.memory !== 'max') {
-        memory = typeof l.memory === 'number' ? l.memory : typeof l.memory === 'string' ? parseSize(l.memory) : null;
+        memory = typeof l.memory === 'number' && Number.isSafeInteger(l.memory) ? l.memory : typeof l.memory === 'string' ? parseSize(l.memory) : null;
         if (memory === null) memory = c.fail('limits.memory', `expected a size such as "256M" or "max", got ${describe(l.memory)}`);
         else if (memory < 4 * 1024 * 1024) memory = c.fail('limits.memory', `must be at least 4M, got ${describe(l.memory)}`);
+        else if (memory > MAX_MEMORY) memory = c.fail('limits.memory', `must be at most 1P, got ${describe(l.memory)}`);
       }
-      const pids = l.pids === undefined || l.pids === 'max' ? null : c.number(l.pids, 'limits.pids', { min: 1, integer: true });
-      const cpus = l.cpus === undefined || l.cpus === 'max' ? null : c.number(l.cpus, 'limits.cpus', { min: 0.01 });
+      const pids = l.pids === undefined || l.pids === 'max' ? null : c.number(l.pids, 'limits.pids', { min: 1, max: MAX_PIDS, integer: true });
+      const cpus = l.cpus === undefined || l.cpus === 'max' ? null : c.number(l.cpus, 'limits.cpus', { min: 0.01, max: MAX_CPUS });
       const oomGroup = l.oomGroup === undefined ? false : c.boolean(l.oomGroup, 'limits.oomGroup');
       limits = memory !== undefined && pids !== undefined && cpus !== undefined && oomGroup !== undefined
         ? { memory, pids, cpus, oomGroup }

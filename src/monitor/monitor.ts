@@ -6,20 +6,29 @@
  */
 import fs from 'node:fs';
 import { BPF_OBJECT_PATH } from '../paths.js';
-import type { ExitEvent, OomEvent, SignalEvent, DecodedEvent } from '../events/decode.js';
+import type { DecodedEvent, ExitEvent, OomEvent, SignalEvent } from '../events/decode.js';
 import { recordStart, startProcess } from '../launcher/container.js';
-import { isAlive } from '../launcher/proc.js';
-import { decide, describeDeath, type Death } from '../policy/restart.js';
-import type { ContainerState, ProcessState, Store } from '../state/store.js';
+import { isAlive, signalIdentified } from '../launcher/proc.js';
+import { decide, describeDeath, isOperatorsDeath, type Death, type Decision } from '../policy/restart.js';
+import type { ContainerState, LastExit, ProcessState, Store } from '../state/store.js';
 import { bpffsMount, drops, ensureTracer, openConsumer, watch, type EventConsumer } from '../tracer/tracer.js';
 import { flock } from '../tracer/native.js';
-import { StateError, VigilError } from '../util/errors.js';
+import { NotFoundError, StateError, VigilError } from '../util/errors.js';
 import { monoNow, nsToMs, type MonoNs } from '../util/units.js';
+import { findStartedProcess } from './adopt.js';
 import { attributeExit, describeSender, findProcess, isInit, senderOf, startTicks } from './attribute.js';
+import { runVigil } from './cli-actions.js';
 import { Reporter } from './report.js';
 
 const RECONCILE_INTERVAL_MS = 2000;
 const RECENT_LIMIT = 4096;
+/** Looks for the state to name a process that died at once (ms after its exit). */
+const CLAIM_DELAYS_MS = [20, 100, 500];
+/** setTimeout's limit; spec durations are capped far below it. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Container restarts (init death, give-up) allowed within CONTAINER_RESTART_WINDOW_MS. */
+const CONTAINER_RESTART_LIMIT = 5;
+const CONTAINER_RESTART_WINDOW_MS = 60_000;
 
 export interface MonitorOptions {
   json: boolean;
@@ -30,22 +39,23 @@ export class Monitor {
   private consumer: EventConsumer | null = null;
   private lockFd: number | null = null;
   private reconcileTimer: NodeJS.Timeout | null = null;
-  /** Pending restarts by "container/process". */
+  /** Pending restarts ("container/process") and claim retries ("claim/pid/start"). */
   private readonly timers = new Map<string, NodeJS.Timeout>();
-  private droppedSeen = 0n;
+  /** Restarts whose helper is running now, by "container/process". */
   private readonly starting = new Set<string>();
+  private droppedSeen = 0n;
   /** Last fatal signal aimed at each pid, to name the sender of a kill. */
   private readonly lastSignal = new Map<number, SignalEvent>();
   private readonly oomVictims = new Set<number>();
   /**
-   * Exits in a watched container of pids the state does not name yet: a
-   * process can die before whoever started it has recorded its pid.
-   * Keyed "pid/startTicks"; claimed once the state names that process.
+   * Exits the state could not place yet, keyed "pid/startTicks": a process can
+   * die before whoever started it wrote its pid (or its container's cgroup).
    */
   private readonly unclaimedExits = new Map<string, ExitEvent>();
   private readonly cgroupNames = new Map<string, string>();
   /** Processes found dead once without an event; a second look makes them lost. */
   private readonly suspects = new Set<string>();
+  private readonly containerRestarts = new Map<string, number[]>();
   readonly reporter: Reporter;
   readonly counters = { events: 0, decodeErrors: 0, restarts: 0, lost: 0 };
 
@@ -64,17 +74,14 @@ export class Monitor {
     bpffsMount();
     const { loaded } = ensureTracer(BPF_OBJECT_PATH, this.store.pinDir);
     for (const c of this.store.list()) {
-      if (c.cgroup && c.state !== 'stopped') watch(this.store.pinDir, BigInt(c.cgroup.id));
+      if (c.cgroup) watch(this.store.pinDir, BigInt(c.cgroup.id));
     }
     this.consumer = openConsumer(this.store.pinDir, (events, errors) => this.onEvents(events, errors));
-    this.reporter.emit({
-      kind: 'monitor', container: null, process: null, pid: null,
-      reason: `watching ${this.store.list().filter((c) => c.state === 'running').length} running container(s); tracer ${loaded ? 'loaded' : 'already pinned'} at ${this.store.pinDir}`,
-    });
+    this.note(`watching ${this.store.list().filter((c) => c.state === 'running').length} running container(s); tracer ${loaded ? 'loaded' : 'already pinned'} at ${this.store.pinDir}`);
     // What waited in the pinned ring buffer while no monitor ran comes first.
     this.consumer.poll();
     this.reconcile();
-    this.reconcileTimer = setInterval(() => this.reconcile(), RECONCILE_INTERVAL_MS);
+    this.reconcileTimer = setInterval(() => this.guard('reconcile', () => this.reconcile()), RECONCILE_INTERVAL_MS);
   }
 
   /** Stop watching; every container keeps running and the tracer stays pinned. */
@@ -86,6 +93,37 @@ export class Monitor {
     this.consumer = null;
     if (this.lockFd !== null) fs.closeSync(this.lockFd);
     this.lockFd = null;
+  }
+
+  private note(reason: string): void {
+    this.reporter.emit({ kind: 'monitor', container: null, process: null, pid: null, reason });
+  }
+
+  /** The monitor must outlive any one failure: report it and go on. */
+  private guard(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.reporter.emit({ kind: 'error', container: null, process: null, pid: null, reason: `${what}: ${err instanceof VigilError ? err.message : (err as Error).stack ?? String(err)}` });
+    }
+  }
+
+  /** Change a container's state under the lock; null if it was removed meanwhile. */
+  private update(name: string, change: (s: ContainerState) => void): ContainerState | null {
+    try {
+      return this.store.update(name, change);
+    } catch (err) {
+      if (err instanceof NotFoundError) return null;
+      throw err;
+    }
+  }
+
+  private later(key: string, delayMs: number, fn: () => void): void {
+    clearTimeout(this.timers.get(key));
+    this.timers.set(key, setTimeout(() => {
+      this.timers.delete(key);
+      this.guard(key, fn);
+    }, Math.min(MAX_TIMER_MS, delayMs)));
   }
 
   private containerOfCgroup(id: bigint): ContainerState | null {
@@ -109,13 +147,11 @@ export class Monitor {
       this.reporter.emit({ kind: 'error', container: null, process: null, pid: null, reason: `${decodeErrors} tracer record(s) could not be decoded` });
     }
     for (const e of events) {
-      try {
+      this.guard(`handling a ${e.kind} event`, () => {
         if (e.kind === 'signal') this.onSignal(e);
         else if (e.kind === 'oom') this.onOom(e);
         else this.onExit(e);
-      } catch (err) {
-        this.reporter.emit({ kind: 'error', container: null, process: null, pid: null, reason: `handling a ${e.kind} event: ${(err as Error).message}` });
-      }
+      });
     }
   }
 
@@ -149,125 +185,147 @@ export class Monitor {
   }
 
   private onExit(e: ExitEvent): void {
+    if (this.handleExit(e)) return;
+    // Not placeable yet: keep it and look again shortly, since whoever started
+    // the process writes its pid (and its container's cgroup) right after.
+    const start = startTicks(e.task.startBoottimeNs);
+    this.remember(this.unclaimedExits, `${e.task.pid}/${start}`, e);
+    this.retryClaim(e.task.pid, start, 0);
+  }
+
+  /** Place an exit and act on it; false when the state does not name its process (yet). */
+  private handleExit(e: ExitEvent): boolean {
     const c = this.containerOfCgroup(e.cgroupId);
-    if (!c) return;
-    if (isInit(c, e.task.pid, e.task.startBoottimeNs)) return this.onInitExit(c, e);
-    if (!findProcess(c, e.task.pid, e.task.startBoottimeNs)) {
-      this.reportIdentityMismatch(c, e.task.pid, e.task.startBoottimeNs);
-      // Not (yet) a known business process: keep it, and look again shortly,
-      // since whoever started it writes its pid to the state right after exec.
-      const key = `${e.task.pid}/${startTicks(e.task.startBoottimeNs)}`;
-      this.remember(this.unclaimedExits, key, e);
-      this.retryClaim(c.name, e.task.pid, startTicks(e.task.startBoottimeNs), 0);
-      return;
+    if (!c) return false;
+    if (isInit(c, e.task.pid, e.task.startBoottimeNs)) {
+      this.onInitExit(c, e);
+      return true;
     }
+    if (!findProcess(c, e.task.pid, e.task.startBoottimeNs)) return false;
     const signal = this.lastSignal.get(e.task.pid) ?? null;
     const sender = signal ? senderOf(signal, (id) => this.containerOfCgroup(id)?.name ?? null) : null;
     const attribution = attributeExit(e, signal, this.oomVictims.has(e.task.pid), sender, new Date());
     this.lastSignal.delete(e.task.pid);
     this.oomVictims.delete(e.task.pid);
     this.handleDeath(c.name, e.task.pid, e.task.startBoottimeNs, attribution.death, attribution.lastExit, e.tsNs);
-  }
-
-  /** A pid the state names with another start time: pid reuse, or a bug worth seeing. */
-  private reportIdentityMismatch(c: ContainerState, pid: number, startNs: bigint): void {
-    const p = c.processes.find((q) => q.pid === pid);
-    if (!p) return;
-    this.reporter.emit({
-      kind: 'error', container: c.name, process: p.name, pid,
-      reason: `pid ${pid} started at tick ${startTicks(startNs)} by the kernel's account, but the state has tick ${p.startTime}: not treated as ${p.name}`,
-    });
-  }
-
-  private retryClaim(name: string, pid: number, startTime: number, attempt: number): void {
-    const delays = [20, 100, 500];
-    if (attempt >= delays.length) return;
-    const key = `claim/${pid}/${startTime}`;
-    this.timers.set(key, setTimeout(() => {
-      this.timers.delete(key);
-      if (!this.unclaimedExits.has(`${pid}/${startTime}`)) return;
-      const c = this.store.tryRead(name);
-      if (c?.processes.some((p) => p.pid === pid && p.startTime === startTime)) this.claimExit(pid, startTime);
-      else this.retryClaim(name, pid, startTime, attempt + 1);
-    }, delays[attempt]));
-  }
-
-  /** Handle an exit that arrived before the state named its process. */
-  private claimExit(pid: number | null, startTime: number | null): boolean {
-    const key = `${pid}/${startTime}`;
-    const e = this.unclaimedExits.get(key);
-    if (!e) return false;
-    this.unclaimedExits.delete(key);
-    this.onExit(e);
     return true;
   }
 
+  private retryClaim(pid: number, startTime: number, attempt: number): void {
+    if (attempt >= CLAIM_DELAYS_MS.length) return;
+    this.later(`claim/${pid}/${startTime}`, CLAIM_DELAYS_MS[attempt], () => {
+      if (!this.claimExit(pid, startTime) && this.unclaimedExits.has(`${pid}/${startTime}`)) this.retryClaim(pid, startTime, attempt + 1);
+    });
+  }
+
+  /** Handle a kept exit if the state can place it now. */
+  private claimExit(pid: number | null, startTime: number | null): boolean {
+    const key = `${pid}/${startTime}`;
+    const e = this.unclaimedExits.get(key);
+    if (!e || !this.handleExit(e)) return false;
+    this.unclaimedExits.delete(key);
+    return true;
+  }
+
+  /**
+   * vigil-init died: every process of the container dies with it. An
+   * operator's stop is left alone; otherwise the container is restarted (a
+   * few times a minute at most), through `vigil start`.
+   */
   private onInitExit(c: ContainerState, e: ExitEvent): void {
-    const reason = c.operatorStop ? 'vigil-init ended: operator stop' : `vigil-init died (${e.signal ? `signal ${e.signal}` : `exit ${e.status}`}): the container is down; restarting a container is not automatic in this build`;
-    this.reporter.emit({ kind: c.operatorStop ? 'stop' : 'exit', container: c.name, process: null, pid: e.task.pid, reason });
+    const how = e.signal ? `killed by signal ${e.signal}` : `exit ${e.status}`;
+    if (c.operatorStop) {
+      this.reporter.emit({ kind: 'stop', container: c.name, process: null, pid: e.task.pid, reason: `vigil-init ended (${how}): operator stop` });
+      return;
+    }
+    const down = this.update(c.name, (s) => {
+      if (s.init?.pid !== e.task.pid) return;
+      s.state = 'stopped';
+    });
+    if (!down || down.state !== 'stopped') return;
+    this.reporter.emit({ kind: 'exit', container: c.name, process: null, pid: e.task.pid, reason: `vigil-init died (${how}): the container is down`, action: 'restart-container' });
+    this.restartContainer(c.name, `vigil-init died (${how})`);
+  }
+
+  private restartContainer(name: string, why: string): void {
+    const now = Date.now();
+    const recent = (this.containerRestarts.get(name) ?? []).filter((t) => now - t < CONTAINER_RESTART_WINDOW_MS);
+    if (recent.length >= CONTAINER_RESTART_LIMIT) {
+      this.reporter.emit({ kind: 'give-up', container: name, process: null, pid: null, alert: true, reason: `${why}: ${recent.length} container restarts within ${CONTAINER_RESTART_WINDOW_MS} ms, giving up` });
+      return;
+    }
+    this.containerRestarts.set(name, [...recent, now]);
+    void runVigil(this.store.root, ['restart', name, '-t', '10']).then(({ status, stderr }) => {
+      const s = this.store.tryRead(name);
+      this.reporter.emit(status === 0
+        ? { kind: 'restart', container: name, process: null, pid: s?.init?.pid ?? null, reason: `container restarted (${why})` }
+        : { kind: 'give-up', container: name, process: null, pid: null, alert: true, reason: `container restart failed (${why}): ${stderr}` });
+    });
   }
 
   /**
    * Record a death and decide under the state lock, then act. `exitNs` is the
    * kernel's timestamp of the exit (null when reconciliation found it).
    */
-  private handleDeath(name: string, pid: number, startNs: bigint | null, death: Death, lastExit: ProcessState['lastExit'], exitNs: MonoNs | null): void {
-    let decisionRecord: ReturnType<typeof decide>['decision'] | null = null;
+  private handleDeath(name: string, pid: number, startNs: bigint | null, death: Death, lastExit: LastExit, exitNs: MonoNs | null): void {
+    let decision: Decision | null = null;
     let processName = '';
     let decidedNs = monoNow();
-    const state = this.store.update(name, (s) => {
+    const state = this.update(name, (s) => {
       const p = startNs === null ? s.processes.find((q) => q.pid === pid) : findProcess(s, pid, startNs);
       if (!p) return;
-      const operator = p.operatorStop || s.operatorStop;
+      const nowMs = Date.now();
+      const operator = isOperatorsDeath(p.operatorStop || s.operatorStop, p.operatorKill, lastExit, nowMs);
       if (p.state !== 'running' && p.state !== 'starting') {
-        // The operator's stop may have recorded the process before this event
+        // An operator's stop may have recorded the process before this event
         // came: still say so, with the kernel's account of how it ended.
         if (!operator || p.state !== 'stopped') return;
         processName = p.name;
-        p.lastExit = { ...lastExit!, reason: 'operator' };
-        decisionRecord = { action: 'leave', state: 'stopped', reason: `${describeDeath(death)}: operator stop, not restarted` };
+        p.lastExit = { ...lastExit, reason: 'operator' };
+        decision = { action: 'leave', state: 'stopped', reason: `${describeDeath(death)}: operator stop, not restarted` };
         decidedNs = monoNow();
         return;
       }
       processName = p.name;
       const spec = s.spec.processes.find((q) => q.name === p.name)!;
-      const nowMs = Date.now();
-      const { decision, history } = decide({
+      const result = decide({
         policy: spec.restart,
         death,
         history: { attempt: p.attempt, startedAtMs: p.startedAt ? Date.parse(p.startedAt) : null, deathsMs: p.deaths.map((d) => Date.parse(d)) },
-        operatorStop: p.operatorStop || s.operatorStop,
+        operatorStop: operator,
+        containerDown: s.state === 'stopped' || (s.init !== null && !isAlive(s.init.pid, s.init.startTime)),
         nowMs,
       });
-      decisionRecord = decision;
+      decision = result.decision;
       decidedNs = monoNow();
-      p.lastExit = p.operatorStop || s.operatorStop ? { ...lastExit!, reason: 'operator' } : lastExit;
-      p.deaths = history.deathsMs.map((t) => new Date(t).toISOString());
-      p.attempt = history.attempt;
+      p.lastExit = operator ? { ...lastExit, reason: 'operator' } : lastExit;
+      p.deaths = result.history.deathsMs.map((t) => new Date(t).toISOString());
+      p.attempt = result.history.attempt;
       p.state = decision.action === 'restart' ? 'backing-off' : decision.action === 'give-up' ? 'given-up' : decision.state;
     });
-    const decision = decisionRecord as ReturnType<typeof decide>['decision'] | null;
-    if (!decision) return;
+    const d = decision as Decision | null;
+    if (!d || !state) return;
     const detectionMs = exitNs === null ? null : nsToMs(decidedNs - exitNs);
     const proc = state.processes.find((p) => p.name === processName)!;
     this.reporter.emit({
       kind: death.kind === 'lost' ? 'lost' : 'exit',
       container: name, process: processName, pid,
       code: proc.lastExit?.code ?? null, signal: proc.lastExit?.signal ?? null, exitReason: proc.lastExit?.reason, sender: proc.lastExit?.sender ?? null,
-      action: decision.action, delayMs: decision.action === 'restart' ? decision.delay : null,
+      action: d.action, delayMs: d.action === 'restart' ? d.delay : null,
       detectionMs: detectionMs === null ? null : round(detectionMs),
-      reason: `${decision.reason}${detectionMs === null ? '' : ` [detected ${detectionMs.toFixed(2)} ms after the kernel]`}`,
+      reason: `${d.reason}${detectionMs === null ? '' : ` [detected ${detectionMs.toFixed(2)} ms after the kernel]`}`,
     });
-    if (decision.action === 'give-up') {
-      this.reporter.emit({ kind: 'give-up', container: name, process: processName, pid, reason: decision.reason, alert: true });
-    }
-    if (decision.action === 'restart') {
-      const key = `${name}/${processName}`;
-      clearTimeout(this.timers.get(key));
-      this.timers.set(key, setTimeout(() => {
-        this.timers.delete(key);
-        void this.restart(name, processName, exitNs);
-      }, decision.delay));
+    if (d.action === 'restart') this.later(`${name}/${processName}`, d.delay, () => void this.restart(name, processName, exitNs));
+    if (d.action === 'give-up') this.giveUp(name, processName, d.then, d.reason);
+  }
+
+  private giveUp(name: string, processName: string, then: 'restart-container' | 'stop' | 'alert', reason: string): void {
+    this.reporter.emit({ kind: 'give-up', container: name, process: processName, pid: null, reason, alert: true });
+    if (then === 'restart-container') this.restartContainer(name, `${processName} gave up`);
+    if (then === 'stop') {
+      void runVigil(this.store.root, ['stop', name, '-t', '10']).then(({ status, stderr }) => {
+        this.reporter.emit({ kind: 'stop', container: name, process: null, pid: null, alert: true, reason: status === 0 ? `container stopped: ${processName} gave up` : `stopping the container failed: ${stderr}` });
+      });
     }
   }
 
@@ -277,79 +335,84 @@ export class Monitor {
     this.starting.add(key);
     try {
       await this.restartNow(name, processName, exitNs);
+    } catch (err) {
+      this.reporter.emit({ kind: 'error', container: name, process: processName, pid: null, reason: `restart: ${err instanceof VigilError ? err.message : String(err)}` });
     } finally {
       this.starting.delete(key);
     }
   }
 
   private async restartNow(name: string, processName: string, exitNs: MonoNs | null): Promise<void> {
-    const current = this.store.tryRead(name);
-    const p = current?.processes.find((q) => q.name === processName);
-    // The operator may have stopped it, or the container, while we waited.
-    if (!current || current.state !== 'running' || !p || p.state !== 'backing-off' || p.operatorStop) return;
+    // The intent is written first ("starting"): a monitor that dies during the
+    // helper leaves a record the next one resolves (adopt or start again).
+    let current: ContainerState | null = null;
+    this.update(name, (s) => {
+      const p = s.processes.find((q) => q.name === processName);
+      // The operator may have stopped it, or the container, while we waited.
+      if (s.state !== 'running' || !p || p.state !== 'backing-off' || p.operatorStop) return;
+      p.state = 'starting';
+      current = s;
+    });
+    if (!current) return;
+    let result;
     try {
-      const result = await startProcess(this.store, current, processName);
-      let started = false;
-      this.store.update(name, (s) => {
-        const q = s.processes.find((x) => x.name === processName);
-        if (s.state !== 'running' || !q || q.state !== 'backing-off' || q.operatorStop) return;
-        recordStart(q, result, true);
-        started = true;
-      });
-      if (!started) {
-        // Stopped while starting: the new process must not outlive that decision.
-        try {
-          process.kill(result.pid, 'SIGKILL');
-        } catch { /* already gone */ }
-        return;
-      }
-      this.counters.restarts++;
-      const recoveryMs = exitNs === null ? null : nsToMs(result.runningNs - exitNs);
-      this.reporter.emit({
-        kind: 'restart', container: name, process: processName, pid: result.pid,
-        recoveryMs: recoveryMs === null ? null : round(recoveryMs),
-        reason: `restarted as pid ${result.pid}${recoveryMs === null ? '' : ` (running ${recoveryMs.toFixed(1)} ms after the kernel saw the exit)`}`,
-      });
-      this.claimExit(result.pid, result.startTime);
+      result = await startProcess(this.store, current, processName);
     } catch (err) {
-      const why = err instanceof VigilError ? err.message : String(err);
-      this.store.update(name, (s) => {
-        const q = s.processes.find((x) => x.name === processName);
-        if (q && q.state === 'backing-off') q.state = 'given-up';
-      });
-      this.reporter.emit({ kind: 'give-up', container: name, process: processName, pid: null, reason: `restart failed: ${why}`, alert: true });
+      this.onStartFailure(name, processName, err instanceof VigilError ? err.message : String(err));
+      return;
     }
+    let started = false;
+    this.update(name, (s) => {
+      const q = s.processes.find((x) => x.name === processName);
+      if (s.state !== 'running' || !q || q.state !== 'starting' || q.operatorStop) return;
+      recordStart(q, result, true);
+      started = true;
+    });
+    if (!started) {
+      // Stopped while starting: the new process must not outlive that decision.
+      signalIdentified(result.pid, result.startTime, 'SIGKILL');
+      return;
+    }
+    this.counters.restarts++;
+    const recoveryMs = exitNs === null ? null : nsToMs(result.runningNs - exitNs);
+    this.reporter.emit({
+      kind: 'restart', container: name, process: processName, pid: result.pid,
+      recoveryMs: recoveryMs === null ? null : round(recoveryMs),
+      reason: `restarted as pid ${result.pid}${recoveryMs === null ? '' : ` (running ${recoveryMs.toFixed(1)} ms after the kernel saw the exit)`}`,
+    });
+    this.claimExit(result.pid, result.startTime);
+  }
+
+  /** A restart that failed is a death like any other: back off and try again, or give up. */
+  private onStartFailure(name: string, processName: string, why: string): void {
+    const lastExit: LastExit = { code: null, signal: null, reason: 'exited', sender: null, coreDumped: false, at: new Date().toISOString() };
+    let pid: number | null = null;
+    this.update(name, (s) => {
+      const p = s.processes.find((q) => q.name === processName);
+      if (!p || p.state !== 'starting') return;
+      p.state = 'running'; // so handleDeath takes it as the death it is
+      pid = p.pid;
+    });
+    if (pid === null) return;
+    this.handleDeath(name, pid, null, { kind: 'start-failed', why }, lastExit, null);
   }
 
   /**
-   * Catch what the event stream did not deliver: a process marked running
-   * whose (pid, start time) is gone twice in a row is handled as lost, and
-   * counted. The count should stay 0. Processes left backing off by an
-   * earlier monitor are restarted.
+   * Catch what the event stream did not deliver, and finish what an earlier
+   * monitor left: a process the state calls running whose (pid, start time)
+   * is gone twice in a row with no event is handled as lost, and counted (the
+   * count should stay 0); one left backing off is restarted; one left
+   * starting is adopted if its helper got that far, else started again.
    */
   reconcile(): void {
     this.consumer?.poll();
+    for (const key of [...this.unclaimedExits.keys()]) {
+      const [pid, start] = key.split('/').map(Number);
+      this.claimExit(pid, start);
+    }
     for (const c of this.store.list()) {
       if (c.state !== 'running') continue;
-      for (const p of c.processes) {
-        const key = `${c.name}/${p.name}/${p.pid}`;
-        if (p.state === 'backing-off' && !this.timers.has(`${c.name}/${p.name}`)) {
-          void this.restart(c.name, p.name, null);
-        }
-        if ((p.state === 'running' || p.state === 'starting') && !isAlive(p.pid, p.startTime)) {
-          if (this.claimExit(p.pid, p.startTime)) continue;
-          if (!this.suspects.has(key)) {
-            this.suspects.add(key);
-            continue;
-          }
-          this.suspects.delete(key);
-          this.counters.lost++;
-          const at = new Date().toISOString();
-          this.handleDeath(c.name, p.pid!, null, { kind: 'lost' }, { code: null, signal: null, reason: 'lost', sender: null, coreDumped: false, at }, null);
-        } else {
-          this.suspects.delete(key);
-        }
-      }
+      for (const p of c.processes) this.guard(`reconcile ${c.name}/${p.name}`, () => this.reconcileProcess(c, p));
     }
     const dropped = drops(this.store.pinDir).reduce((a, b) => a + b, 0n);
     if (dropped > this.droppedSeen) {
@@ -357,9 +420,51 @@ export class Monitor {
       this.droppedSeen = dropped;
     }
   }
+
+  private reconcileProcess(c: ContainerState, p: ProcessState): void {
+    const key = `${c.name}/${p.name}`;
+    if (this.starting.has(key) || this.timers.has(key)) return;
+    if (p.state === 'backing-off') {
+      void this.restart(c.name, p.name, null);
+      return;
+    }
+    if (p.state === 'starting') return this.resolveStarting(c, p);
+    if (p.state !== 'running' || isAlive(p.pid, p.startTime)) {
+      this.suspects.delete(`${key}/${p.pid}`);
+      return;
+    }
+    if (this.claimExit(p.pid, p.startTime)) return;
+    if (!this.suspects.has(`${key}/${p.pid}`)) {
+      this.suspects.add(`${key}/${p.pid}`);
+      return;
+    }
+    this.suspects.delete(`${key}/${p.pid}`);
+    this.counters.lost++;
+    this.handleDeath(c.name, p.pid!, null, { kind: 'lost' }, { code: null, signal: null, reason: 'lost', sender: null, coreDumped: false, at: new Date().toISOString() }, null);
+  }
+
+  private resolveStarting(c: ContainerState, p: ProcessState): void {
+    const known = new Set(c.processes.map((q) => q.pid).filter((x): x is number => x !== null));
+    const found = c.cgroup && c.init ? findStartedProcess(c.cgroup.v2, c.init.pid, p.name, known) : null;
+    let adopted = false;
+    this.update(c.name, (s) => {
+      const q = s.processes.find((x) => x.name === p.name);
+      if (!q || q.state !== 'starting') return;
+      if (found) {
+        recordStart(q, { pid: found.pid, startTime: found.startTime, runningNs: monoNow() }, true);
+        adopted = true;
+      } else {
+        q.state = 'backing-off';
+      }
+    });
+    if (adopted) {
+      this.reporter.emit({ kind: 'restart', container: c.name, process: p.name, pid: found!.pid, reason: `adopted pid ${found!.pid}, which an earlier monitor started but did not record` });
+    } else {
+      void this.restart(c.name, p.name, null);
+    }
+  }
 }
 
 function round(n: number): number {
   return Math.round(n * 1000) / 1000;
 }
-

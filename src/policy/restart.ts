@@ -18,7 +18,9 @@ export type Death =
   | { kind: 'signaled'; signal: number; fault: boolean; coreDumped: boolean; sender: string | null }
   | { kind: 'oom-killed' }
   /** Found gone by reconciliation, without an exit event. */
-  | { kind: 'lost' };
+  | { kind: 'lost' }
+  /** A restart that failed before the command ran (counts as a death). */
+  | { kind: 'start-failed'; why: string };
 
 export interface History {
   /** Restarts since the back-off was last reset. */
@@ -39,8 +41,31 @@ export interface DecideInput {
   death: Death;
   history: History;
   operatorStop: boolean;
+  /** The container itself is down (its init is gone): nothing to restart into. */
+  containerDown?: boolean;
   nowMs: number;
   random?: () => number;
+}
+
+/** How long after an operator's signal a plain exit still counts as the answer to it. */
+export const OPERATOR_SIGNAL_GRACE_MS = 10_000;
+
+/**
+ * Was this death the operator's doing? A stop always is; after `vigil kill`,
+ * a death by that very signal is, and so is an exit (not a signal) within the
+ * grace period, a graceful shutdown in answer to it. A process that survived
+ * the signal and later dies otherwise is not.
+ */
+export function isOperatorsDeath(
+  operatorStop: boolean,
+  operatorKill: { signal: string; at: string } | null,
+  death: { signal: string | null },
+  nowMs: number,
+): boolean {
+  if (operatorStop) return true;
+  if (!operatorKill) return false;
+  if (death.signal !== null) return death.signal === operatorKill.signal;
+  return nowMs - Date.parse(operatorKill.at) <= OPERATOR_SIGNAL_GRACE_MS;
 }
 
 /**
@@ -68,6 +93,8 @@ export function describeDeath(death: Death): string {
       return 'OOM-killed';
     case 'lost':
       return 'gone without an exit event';
+    case 'start-failed':
+      return `restart failed (${death.why})`;
   }
 }
 
@@ -75,15 +102,19 @@ export function isFailure(death: Death, policy: RestartPolicy): boolean {
   return death.kind !== 'exited' || !policy.successCodes.includes(death.code);
 }
 
-export function decide({ policy, death, history, operatorStop, nowMs, random }: DecideInput): { decision: Decision; history: History } {
+/** The death tally keeps what give-up rules need, and at least this many. */
+const TALLY_MIN = 64;
+
+export function decide({ policy, death, history, operatorStop, containerDown, nowMs, random }: DecideInput): { decision: Decision; history: History } {
   const what = describeDeath(death);
-  const deathsMs = [...history.deathsMs, nowMs].slice(-64);
+  const deathsMs = [...history.deathsMs, nowMs].slice(-Math.max(TALLY_MIN, policy.giveUp?.deaths ?? 0));
   const leave = (state: 'exited' | 'stopped', why: string) => ({
     decision: { action: 'leave' as const, state, reason: `${what}: ${why}` },
     history: { ...history, deathsMs },
   });
 
   if (operatorStop) return leave('stopped', 'operator stop, not restarted');
+  if (containerDown) return leave('exited', 'the container is down (vigil-init is gone), not restarted on its own');
   if (death.kind === 'exited' && policy.preventCodes.includes(death.code)) {
     return leave('exited', `exit code ${death.code} is a prevent code, not restarted`);
   }

@@ -13,10 +13,10 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { HostError, NotFoundError } from '../util/errors.js';
+import { HostError, NotFoundError, UsageError } from '../util/errors.js';
 import { flock } from '../tracer/native.js';
 import type { ContainerCgroups } from '../launcher/cgroups.js';
-import type { ContainerSpec } from '../launcher/spec.js';
+import { NAME_PATTERN, type ContainerSpec } from '../launcher/spec.js';
 
 export type ContainerStatus = 'created' | 'running' | 'stopping' | 'stopped';
 export type ProcessStatus = 'starting' | 'running' | 'backing-off' | 'given-up' | 'stopped' | 'exited';
@@ -50,8 +50,14 @@ export interface ProcessState {
   lastExit: LastExit | null;
   /** Recent deaths (ISO times), for give-up rules. */
   deaths: string[];
-  /** Set by an operator's stop or kill: the next death is not answered. */
+  /** Set by an operator's stop (or a kill that ends the container): the next death is not answered. */
   operatorStop: boolean;
+  /**
+   * The operator's last signal (`vigil kill`): a death by that signal, or an
+   * exit soon after it, is the operator's; a process that survives it is
+   * watched as before.
+   */
+  operatorKill: { signal: string; at: string } | null;
 }
 
 export interface ContainerState {
@@ -77,18 +83,28 @@ export class Store {
   readonly root: string;
 
   constructor(root: string = process.env.VIGIL_ROOT || DEFAULT_ROOT) {
-    this.root = path.resolve(root);
+    // The real path, so one root reached through a symlink is still one root
+    // (one lock, one tracer).
+    const resolved = path.resolve(root);
+    try {
+      this.root = fs.realpathSync(resolved);
+    } catch {
+      this.root = resolved;
+    }
   }
 
   get containersDir(): string {
     return path.join(this.root, 'containers');
   }
 
+  /** Every path under the root goes through here: a name can never climb out of containers/. */
   containerDir(name: string): string {
+    if (!NAME_PATTERN.test(name)) throw new UsageError(`"${name}" is not a container name ([a-z0-9][a-z0-9_.-]{0,62})`);
     return path.join(this.containersDir, name);
   }
 
   logFile(name: string, process: string): string {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(process)) throw new UsageError(`"${process}" is not a process name`);
     return path.join(this.containerDir(name), 'logs', `${process}.log`);
   }
 
@@ -115,22 +131,28 @@ export class Store {
     }
   }
 
+  /** The descriptor of the state lock while this process holds it (re-entrant use shares it). */
+  heldLockFd: number | null = null;
+
   /** Run fn while holding the state lock (blocking). */
   withLock<T>(fn: () => T): T {
+    if (this.heldLockFd !== null) return fn();
     this.ensureRoot();
     const lockPath = path.join(this.root, 'lock');
     const fd = fs.openSync(lockPath, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
     try {
       flock(fd, true, true);
+      this.heldLockFd = fd;
       return fn();
     } finally {
+      this.heldLockFd = null;
       fs.closeSync(fd); // closing the descriptor releases the lock
     }
   }
 
   names(): string[] {
     try {
-      return fs.readdirSync(this.containersDir).filter((n) => fs.existsSync(path.join(this.containersDir, n, 'state.json'))).sort();
+      return fs.readdirSync(this.containersDir).filter((n) => NAME_PATTERN.test(n) && fs.existsSync(path.join(this.containersDir, n, 'state.json'))).sort();
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw HostError.from('readdir', this.containersDir, err);

@@ -20,7 +20,7 @@ test.before(async () => {
   if (missing) return;
   const file = env.writeSpec('svc', env.spec('svc', [
     { name: 'api', command: [TESTBIN_IN_CONTAINER, 'serve'], restart: fast },
-    { name: 'crasher', command: [TESTBIN_IN_CONTAINER, 'exit', '3'], restart: { policy: 'on-failure', backoff: { initial: '10ms' }, giveUp: { deaths: 3, within: '1m', then: 'stop' } } },
+    { name: 'crasher', command: [TESTBIN_IN_CONTAINER, 'exit', '3'], restart: { policy: 'on-failure', backoff: { initial: '10ms' }, giveUp: { deaths: 3, within: '1m', then: 'alert' } } },
     { name: 'oneshot', command: [TESTBIN_IN_CONTAINER, 'sleep', '1'], restart: 'never' },
     { name: 'hog', command: [TESTBIN_IN_CONTAINER, 'serve'], restart: fast },
   ], { limits: { memory: '48M' } }));
