@@ -25,6 +25,7 @@ function newProcessState(name: string): ProcessState {
 /** Record a container (state "created"); no kernel object is made yet. */
 export function createContainer(store: Store, spec: ContainerSpec, specFile: string | null, cgroupParent = DEFAULT_CGROUP_PARENT): ContainerState {
   return store.withLock(() => {
+    store.sweepDebris();
     if (store.tryRead(spec.name)) throw new StateError(`a container named "${spec.name}" already exists (vigil rm ${spec.name} first)`);
     const state: ContainerState = {
       version: 1,
@@ -292,6 +293,7 @@ export function killTarget(store: Store, name: string, processName: string | nul
 /** Remove a stopped (or, with force, running) container and everything it had, under the lock throughout. */
 export function removeContainer(store: Store, name: string, force: boolean): void {
   store.withLock(() => {
+    store.sweepDebris();
     const s = store.read(name);
     const live = s.init !== null && isAlive(s.init.pid, s.init.startTime);
     if (live && !force) throw new StateError(`container "${name}" is ${s.state}; stop it first or use rm -f`);

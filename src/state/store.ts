@@ -18,6 +18,18 @@ import { flock } from '../tracer/native.js';
 import type { ContainerCgroups } from '../launcher/cgroups.js';
 import { NAME_PATTERN, type ContainerSpec } from '../launcher/spec.js';
 
+/** Prefix of a container directory being built (see Store.writeFirst); not a valid name. */
+const STAGING_PREFIX = '.new-';
+
+/** Whether anything is mounted at or below dir in this mount namespace (never rm -r across a mount). */
+function isMountpointInside(dir: string): boolean {
+  const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8');
+  return mounts.split('\n').some((line) => {
+    const mountPoint = line.split(' ')[4];
+    return mountPoint !== undefined && (mountPoint === dir || mountPoint.startsWith(dir + '/'));
+  });
+}
+
 export type ContainerStatus = 'created' | 'running' | 'stopping' | 'stopped';
 export type ProcessStatus = 'starting' | 'running' | 'backing-off' | 'given-up' | 'stopped' | 'exited';
 export type ExitReason = 'exited' | 'signaled' | 'oom-killed' | 'operator' | 'lost';
@@ -185,6 +197,7 @@ export class Store {
   write(state: ContainerState): void {
     const dir = this.containerDir(state.name);
     const file = path.join(dir, 'state.json');
+    if (!fs.existsSync(file)) return this.writeFirst(state, dir);
     const tmp = `${file}.tmp-${process.pid}`;
     try {
       fs.mkdirSync(path.join(dir, 'logs'), { recursive: true });
@@ -193,6 +206,50 @@ export class Store {
     } catch (err) {
       fs.rmSync(tmp, { force: true });
       throw HostError.from('write', file, err);
+    }
+  }
+
+  /**
+   * A container's directory appears whole or not at all: it is built under a
+   * staging name and renamed into place, so a launcher killed at any moment
+   * never leaves a directory without a state file (which no command could name).
+   * Call under the state lock.
+   */
+  private writeFirst(state: ContainerState, dir: string): void {
+    const staging = path.join(this.containersDir, `${STAGING_PREFIX}${state.name}-${process.pid}`);
+    try {
+      fs.rmSync(staging, { recursive: true, force: true });
+      fs.mkdirSync(path.join(staging, 'logs'), { recursive: true });
+      fs.writeFileSync(path.join(staging, 'state.json'), JSON.stringify(state, null, 2) + '\n');
+      // Debris of an interrupted rm (a directory without state) gives way.
+      fs.rmSync(dir, { recursive: true, force: true });
+      fs.renameSync(staging, dir);
+    } catch (err) {
+      fs.rmSync(staging, { recursive: true, force: true });
+      throw HostError.from('write', path.join(dir, 'state.json'), err);
+    }
+  }
+
+  /**
+   * Remove what interrupted commands left: staging directories of dead
+   * processes and container directories without a state file. Call under the lock.
+   */
+  sweepDebris(): void {
+    let entries: string[];
+    try {
+      entries = fs.readdirSync(this.containersDir);
+    } catch {
+      return;
+    }
+    for (const n of entries) {
+      const full = path.join(this.containersDir, n);
+      if (n.startsWith(STAGING_PREFIX)) {
+        const pid = Number(n.slice(n.lastIndexOf('-') + 1));
+        if (pid > 0 && pid !== process.pid && fs.existsSync(`/proc/${pid}`)) continue;
+        fs.rmSync(full, { recursive: true, force: true });
+      } else if (NAME_PATTERN.test(n) && !fs.existsSync(path.join(full, 'state.json')) && !isMountpointInside(full)) {
+        fs.rmSync(full, { recursive: true, force: true });
+      }
     }
   }
 

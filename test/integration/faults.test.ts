@@ -65,6 +65,8 @@ serial('a launcher killed at any moment leaves a record that rm -f clears comple
   env.ok(t, 'run', file);
   env.ok(t, 'rm', '-f', 'kr');
   t.deepEqual(env.leftovers(['kr']), []);
+  // a directory being built when the launcher died is swept by the next command
+  t.deepEqual(fs.readdirSync(path.dirname(env.store.containerDir('kr'))).filter((n) => n.startsWith('.new-')), []);
 });
 
 serial('rm -f racing run never orphans a running container', async (t) => {

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { decide, restartBackoff, type Death, type History } from '../../../src/policy/restart.js';
+import { OPERATOR_SIGNAL_GRACE_MS, decide, isOperatorsDeath, restartBackoff, type Death, type History } from '../../../src/policy/restart.js';
 import { DEFAULT_BACKOFF, type RestartPolicy } from '../../../src/launcher/spec.js';
 import { ms } from '../../../src/util/units.js';
 
@@ -91,4 +91,36 @@ test('reasons say what happened', (t) => {
   t.regex(r({ kind: 'signaled', signal: 11, fault: true, coreDumped: true, sender: null }), /^crashed with SIGSEGV \(core dumped\)/);
   t.regex(r({ kind: 'oom-killed' }), /^OOM-killed/);
   t.regex(r({ kind: 'lost' }), /^gone without an exit event/);
+});
+
+test('the tally keeps what a give-up rule of more than 64 deaths needs', (t) => {
+  const p = policy({ policy: 'always', giveUp: { deaths: 100, within: ms(60_000), then: 'alert' } });
+  const deaths = Array.from({ length: 99 }, (_, i) => i);
+  const d = decide({ policy: p, death: exit(1), history: { attempt: 1, startedAtMs: null, deathsMs: deaths }, operatorStop: false, nowMs: 100 });
+  t.like(d.decision, { action: 'give-up' });
+  t.is(d.history.deathsMs.length, 100);
+});
+
+test('a container that is down is not restarted into', (t) => {
+  const d = decide({ policy: policy({ policy: 'always' }), death: kill, history: fresh, operatorStop: false, containerDown: true, nowMs: 1 });
+  t.like(d.decision, { action: 'leave', state: 'exited' });
+  t.regex(d.decision.reason, /container is down/);
+});
+
+test('a failed restart is a failure like a death', (t) => {
+  const d = decide({ policy: policy(), death: { kind: 'start-failed', why: 'fork: EAGAIN' }, history: { attempt: 2, startedAtMs: 0, deathsMs: [] }, operatorStop: false, nowMs: 1 });
+  t.like(d.decision, { action: 'restart', attempt: 3, delay: 400 });
+  t.regex(d.decision.reason, /^restart failed \(fork: EAGAIN\)/);
+});
+
+test('operator intent: a stop always; a kill only for its own signal, or an exit within the grace period', (t) => {
+  const at = '2026-12-03T18:00:00.000Z';
+  const t0 = Date.parse(at);
+  t.true(isOperatorsDeath(true, null, { signal: 'SIGKILL' }, t0));
+  t.false(isOperatorsDeath(false, null, { signal: 'SIGKILL' }, t0));
+  const hup = { signal: 'SIGHUP', at };
+  t.true(isOperatorsDeath(false, hup, { signal: 'SIGHUP' }, t0 + 60_000), 'killed by the operator\'s signal');
+  t.false(isOperatorsDeath(false, hup, { signal: 'SIGKILL' }, t0 + 100), 'survived it, then killed by someone else');
+  t.true(isOperatorsDeath(false, hup, { signal: null }, t0 + OPERATOR_SIGNAL_GRACE_MS), 'a graceful exit at the edge of the grace period');
+  t.false(isOperatorsDeath(false, hup, { signal: null }, t0 + OPERATOR_SIGNAL_GRACE_MS + 1), 'an exit after it');
 });
