@@ -9,7 +9,8 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KernelEnv, TESTBIN_IN_CONTAINER, VIGIL, kernelSerial, type MonitorProcess } from '../helpers/kernel-env.js';
+import { KernelEnv, TESTBIN_IN_CONTAINER, VIGIL, type MonitorProcess } from '../helpers/kernel-env.js';
+import { kernelSerial } from '../helpers/kernel-test.js';
 
 const { serial, missing } = kernelSerial('fault tests');
 const env = missing ? null! : new KernelEnv('faults');

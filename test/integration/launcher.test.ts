@@ -8,7 +8,8 @@ import test from 'ava';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { KernelEnv, TESTBIN_IN_CONTAINER, kernelSerial, nsOf, ppidOf } from '../helpers/kernel-env.js';
+import { KernelEnv, TESTBIN_IN_CONTAINER, nsOf, ppidOf } from '../helpers/kernel-env.js';
+import { kernelSerial } from '../helpers/kernel-test.js';
 
 const { serial, missing } = kernelSerial('launcher tests');
 

@@ -6,7 +6,8 @@
  */
 import test from 'ava';
 import fs from 'node:fs';
-import { KernelEnv, TESTBIN_IN_CONTAINER, kernelSerial, nsOf, ppidOf, type MonitorProcess } from '../helpers/kernel-env.js';
+import { KernelEnv, TESTBIN_IN_CONTAINER, nsOf, ppidOf, type MonitorProcess } from '../helpers/kernel-env.js';
+import { kernelSerial } from '../helpers/kernel-test.js';
 
 const { serial, missing } = kernelSerial('monitor tests');
 
