@@ -3,7 +3,8 @@
  * restarts and `vigil exec -d` alike.
  *
  *   helper (host)  --setns(pid)--> fork A (in the container's pid namespace)
- *   A: join cgroups, setns ipc/uts/net/cgroup/mnt, fork B, exit
+ *   A: join v1 cgroups, setns ipc/uts/net/cgroup/mnt, fork B into the v2
+ *      cgroup (see cgroup_join.c), exit
  *   B: orphaned, so the kernel hands it to the namespace's reaper, vigil-init;
  *      tells the helper it exists, waits for "go", then execs the command.
  *
@@ -27,6 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup_join.h"
 #include "helper.h"
 
 extern char **environ;
@@ -115,13 +117,9 @@ int helper_exec(const struct helper_config *cfg)
 	int pid_ns = open(path, O_RDONLY | O_CLOEXEC);
 	if (pid_ns < 0)
 		return report_failure("open namespace", errno, path);
-	int cgroup_fds[16];
-	for (size_t i = 0; i < cfg->n_cgroups; i++) {
-		snprintf(path, sizeof(path), "%s/cgroup.procs", cfg->cgroups[i]);
-		cgroup_fds[i] = open(path, O_WRONLY | O_CLOEXEC);
-		if (cgroup_fds[i] < 0)
-			return report_failure("open cgroup", errno, path);
-	}
+	struct cgroup_join join;
+	if (cgroup_join_open(cfg, &join, path, sizeof(path)) != 0)
+		return report_failure("open cgroup", errno, path);
 	int log_fd = -1;
 	if (cfg->log_path) {
 		log_fd = open(cfg->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
@@ -144,10 +142,16 @@ int helper_exec(const struct helper_config *cfg)
 	if (a == 0) {
 		close(sync[0]);
 		close(err[0]);
-		for (size_t i = 0; i < cfg->n_cgroups; i++)
-			if (write(cgroup_fds[i], "0", 1) != 1)
-				fail_child(err[1], "join cgroup", cfg->cgroups[i]);
+		if (cgroup_join_v1(&join) != 0)
+			fail_child(err[1], "join cgroup", "v1 tasks");
+		/* The cgroup namespace is entered by B, after it is born in the v2
+		 * cgroup: from inside it, that cgroup's parent is out of reach. */
+		size_t cgroup_ns = N_NS;
 		for (size_t i = 0; i < N_NS; i++) {
+			if (namespaces[i].type == CLONE_NEWCGROUP) {
+				cgroup_ns = i;
+				continue;
+			}
 			if (setns(ns_fds[i], namespaces[i].type) != 0) {
 				snprintf(path, sizeof(path), "setns(%s)", namespaces[i].name);
 				fail_child(err[1], path, "");
@@ -155,11 +159,14 @@ int helper_exec(const struct helper_config *cfg)
 		}
 		if (chdir("/") != 0)
 			fail_child(err[1], "chdir", "/");
-		pid_t b = fork();
+		pid_t b = cgroup_fork_into(&join);
 		if (b < 0)
-			fail_child(err[1], "fork", "");
-		if (b == 0)
+			fail_child(err[1], "fork into cgroup", "");
+		if (b == 0) {
+			if (setns(ns_fds[cgroup_ns], CLONE_NEWCGROUP) != 0)
+				fail_child(err[1], "setns(cgroup)", "");
 			start_process(cfg, sync[1], err[1], log_fd);
+		}
 		_exit(0);
 	}
 	close(sync[1]);

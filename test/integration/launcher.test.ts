@@ -31,8 +31,9 @@ serial('run starts an isolated container whose processes are children of vigil-i
   for (const p of c.processes) {
     t.is(p.state, 'running');
     t.is(ppidOf(p.pid!), init, `${p.name} is a child of vigil-init`);
-    t.is(nsOf(p.pid!, 'pid'), nsOf(init, 'pid'));
-    t.is(nsOf(p.pid!, 'mnt'), nsOf(init, 'mnt'));
+    for (const ns of ['pid', 'mnt', 'uts', 'ipc', 'net', 'cgroup']) t.is(nsOf(p.pid!, ns), nsOf(init, ns), `${p.name} shares init's ${ns} namespace`);
+    // the same cgroup as init in every hierarchy (v1 joined by tasks, v2 by CLONE_INTO_CGROUP)
+    t.is(fs.readFileSync(`/proc/${p.pid}/cgroup`, 'utf8'), fs.readFileSync(`/proc/${init}/cgroup`, 'utf8'));
     t.true(fs.readFileSync(`/proc/${p.pid}/cgroup`, 'utf8').includes(`/${env.cgroupParent}/iso`));
   }
   // No vigil process stays on the host for the container: init's parent is not vigil.
