@@ -18,6 +18,8 @@ import { controlDir, controlSocketPath, ERR_BAD_REQUEST, requestProblem, type Re
 
 export const DEFAULT_QUEUE_BYTES = 256 * 1024;
 export const DEFAULT_STALL_MS = 10_000;
+/** How long a refused peer may take to close its end. */
+const REFUSED_LINGER_MS = 2000;
 
 export interface Peer {
   pid: number;
@@ -112,8 +114,13 @@ export class ControlServer {
     }
     if (peer.uid !== 0) {
       this.handlers.notice(`control socket: refused pid ${peer.pid} (uid ${peer.uid}): only root may connect`);
+      // Say why, then let the peer close: what it sends meanwhile is
+      // discarded unread (closing at once would turn its writes into EPIPE
+      // before it could read the reason).
+      socket.on('data', () => undefined);
+      socket.on('error', () => socket.destroy());
+      socket.setTimeout(REFUSED_LINGER_MS, () => socket.destroy());
       socket.end(encodeFrame({ type: 'refused', message: `uid ${peer.uid} may not use the monitor's control socket: only root may` } satisfies ServerMessage));
-      socket.destroySoon();
       return;
     }
     const conn: Connection = { socket, peer, sub: null };
