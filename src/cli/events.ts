@@ -73,6 +73,8 @@ async function follow(root: string, dir: string, last: () => number, show: (r: J
         await client.subscribe(last());
       } catch (e) {
         if (e instanceof ControlError && e.code === 'ERR_REFUSED') throw e;
+        if (!client.closed) err(`the monitor did not take the subscription (${(e as Error).message})`);
+        client.close();
       }
       const why = await closed;
       if (why instanceof ControlError && why.code === 'ERR_REFUSED') throw why;

@@ -291,6 +291,7 @@ serial('a subscriber that never reads does not delay a restart, and is told what
   const restart = await monitor.waitFor((l) => l.kind === 'restart' && l.process === 'worker', 10_000, from);
   t.true(Date.now() - killedAt < 3000, `restart within 3 s of the kill, saw ${Date.now() - killedAt} ms`);
   t.true((restart.recoveryMs as number) < 2000, `recovery ${restart.recoveryMs} ms`);
+  t.log(`with a stuck subscriber: detection ${exit.detectionMs} ms, recovery ${restart.recoveryMs} ms`);
 
   // Now it reads: all it was sent, then what it missed, covering the exit and the restart.
   const frames = new FrameStream();
@@ -303,5 +304,6 @@ serial('a subscriber that never reads does not delay a restart, and is told what
   t.true(sent.length > 1000);
   t.is(sent.at(-1)! + 1, missed.from, 'what it was sent and what it missed meet with no gap');
   t.false(sent.includes(exit.seq));
+  t.log(`the stuck subscriber was sent ${sent.length} records and missed ${missed.from}..${missed.to}`);
   stuck.destroy();
 });
