@@ -1,6 +1,7 @@
-/* flock(2) and the monotonic clock: small host calls Node lacks. */
+/* flock(2), the monotonic clock, SO_PEERCRED: small host calls Node lacks. */
 #include <errno.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <time.h>
 #include "addon.h"
 
@@ -44,5 +45,34 @@ napi_value vn_monotonic_ns(napi_env env, napi_callback_info info)
 	VN_CALL(env, napi_create_bigint_uint64(env,
 					       (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec,
 					       &ret));
+	return ret;
+}
+
+/*
+ * peerCred(fd: number): {pid, uid, gid} of the process that connected a Unix
+ * socket (SO_PEERCRED: its credentials at connect(2), which it cannot forge).
+ */
+napi_value vn_peer_cred(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1], ret, v;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int fd;
+
+	VN_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	if (argc < 1)
+		return vn_throw_arg(env, "peerCred", "fd", "given");
+	if (!vn_arg_int(env, argv[0], "peerCred", "fd", &fd))
+		return NULL;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return vn_throw(env, VN_ERR_SYS, errno, "getsockopt SO_PEERCRED", NULL, NULL);
+	VN_CALL(env, napi_create_object(env, &ret));
+	VN_CALL(env, napi_create_int32(env, cred.pid, &v));
+	VN_CALL(env, napi_set_named_property(env, ret, "pid", v));
+	VN_CALL(env, napi_create_uint32(env, cred.uid, &v));
+	VN_CALL(env, napi_set_named_property(env, ret, "uid", v));
+	VN_CALL(env, napi_create_uint32(env, cred.gid, &v));
+	VN_CALL(env, napi_set_named_property(env, ret, "gid", v));
 	return ret;
 }

@@ -11,6 +11,7 @@ NAPI_MODULE_INIT()
 		{ "drops", NULL, vn_drops, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "flock", NULL, vn_flock, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "monotonicNs", NULL, vn_monotonic_ns, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "peerCred", NULL, vn_peer_cred, NULL, NULL, NULL, napi_enumerable, NULL },
 	};
 
 	vn_libbpf_log_install();

@@ -1,6 +1,7 @@
 /** The `vigil` command: global options, dispatch, and errors to exit codes. */
 import fs from 'node:fs';
 import { PACKAGE_ROOT } from '../paths.js';
+import { ControlError } from '../control/client.js';
 import { Store } from '../state/store.js';
 import { HelperError, HostError, NotFoundError, SpecError, StateError, UnsupportedError, UsageError, VigilError } from '../util/errors.js';
 import { cmdExec, cmdInspect, cmdKill, cmdLogs, cmdPs, cmdRestart, cmdRm, cmdRun, cmdStart, cmdStop, DEFAULT_CGROUP_PARENT, type Context } from './commands.js';
@@ -20,6 +21,10 @@ usage: vigil [--root DIR] [--cgroup-parent P] COMMAND ...
   stop NAME [PROCESS] [-t SECS]
   restart NAME [PROCESS]
   rm [-f] NAME...
+  events [--json] [--follow] [--since SEQ|TIME]
+                                the monitor's journal (SEQ and later; TIME is
+                                ISO or a duration ago such as 10m); --follow
+                                goes on with live events
   monitor [--json]              the headless policy engine, in the foreground
   doctor                        can this host run vigil?
 
@@ -32,7 +37,7 @@ usage: vigil [--root DIR] [--cgroup-parent P] COMMAND ...
 export function exitCodeOf(err: unknown): number {
   if (err instanceof UsageError || err instanceof SpecError) return 2;
   if (err instanceof HelperError) return err.exitCode;
-  if (err instanceof StateError || err instanceof NotFoundError) return 1;
+  if (err instanceof StateError || err instanceof NotFoundError || err instanceof ControlError) return 1;
   if (err instanceof HostError || err instanceof UnsupportedError) return 125;
   return 125;
 }
@@ -85,6 +90,8 @@ export async function main(argv: string[]): Promise<number> {
       return cmdExec(ctx, rest);
     case 'logs':
       return cmdLogs(ctx, rest);
+    case 'events':
+      return (await import('./events.js')).cmdEvents(ctx, rest);
     case 'monitor':
       return (await import('./monitor.js')).cmdMonitor(ctx, rest);
     case 'doctor':

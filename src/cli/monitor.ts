@@ -17,6 +17,7 @@ export function cmdMonitor(ctx: Context, argv: string[]): Promise<number> {
       monitor.stop();
       ctx.store.withLock(() => retireTracerIfUnused(ctx.store));
       monitor.reporter.emit({ kind: 'monitor', container: null, process: null, pid: null, reason: `${signal}: monitor stopped; containers keep running` });
+      monitor.reporter.detachJournal();
       resolve(0);
     };
     process.once('SIGTERM', () => end('SIGTERM'));

@@ -19,6 +19,9 @@ import { findStartedProcess } from './adopt.js';
 import { attributeExit, describeSender, findProcess, isInit, senderOf, startTicks } from './attribute.js';
 import { runVigil } from './cli-actions.js';
 import { Reporter } from './report.js';
+import { startControl } from './control.js';
+import { journalDir, JournalWriter } from '../journal/journal.js';
+import type { ControlServer } from '../control/server.js';
 
 const RECONCILE_INTERVAL_MS = 2000;
 const RECENT_LIMIT = 4096;
@@ -37,6 +40,7 @@ export interface MonitorOptions {
 
 export class Monitor {
   private consumer: EventConsumer | null = null;
+  private control: ControlServer | null = null;
   private lockFd: number | null = null;
   private reconcileTimer: NodeJS.Timeout | null = null;
   /** Pending restarts ("container/process") and claim retries ("claim/pid/start"). */
@@ -71,6 +75,11 @@ export class Monitor {
       throw new StateError(`another monitor is running for ${this.store.root}`);
     }
     this.lockFd = fd;
+    const journal = JournalWriter.open(journalDir(this.store.root));
+    this.reporter.attachJournal(journal);
+    const { cutBytes, cutWhy, lastSeq } = journal.recovery;
+    if (cutBytes) this.note(`journal: cut ${cutBytes} byte(s) off its tail (${cutWhy}); numbering continues after seq ${lastSeq}`);
+    this.control = startControl(this.store, this.reporter, Date.now());
     bpffsMount();
     const { loaded } = ensureTracer(BPF_OBJECT_PATH, this.store.pinDir);
     for (const c of this.store.list()) {
@@ -91,6 +100,8 @@ export class Monitor {
     this.timers.clear();
     this.consumer?.close();
     this.consumer = null;
+    this.control?.close();
+    this.control = null;
     if (this.lockFd !== null) fs.closeSync(this.lockFd);
     this.lockFd = null;
   }

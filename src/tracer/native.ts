@@ -52,6 +52,8 @@ export interface VigilNative {
   flock(fd: number, exclusive: boolean, wait: boolean): boolean;
   /** CLOCK_MONOTONIC in ns, the clock of bpf_ktime_get_ns(). */
   monotonicNs(): bigint;
+  /** SO_PEERCRED of a connected Unix socket: who connected (at connect time). */
+  peerCred(fd: number): { pid: number; uid: number; gid: number };
   Consumer: NativeConsumerConstructor;
 }
 
@@ -73,6 +75,7 @@ export const unwatch: VigilNative['unwatch'] = (pinDir, cgroupId) => loadNative(
 export const drops: VigilNative['drops'] = (pinDir) => loadNative().drops(pinDir);
 export const flock: VigilNative['flock'] = (fd, exclusive, wait) => loadNative().flock(fd, exclusive, wait);
 export const monotonicNs: VigilNative['monotonicNs'] = () => loadNative().monotonicNs();
+export const peerCred: VigilNative['peerCred'] = (fd) => loadNative().peerCred(fd);
 export function openNativeConsumer(pinDir: string, callback: (records: Buffer[]) => void): NativeConsumer {
   return new (loadNative().Consumer)(pinDir, callback);
 }

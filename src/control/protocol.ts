@@ -1,0 +1,88 @@
+/**
+ * The monitor's control socket: messages both ends share. Importable without
+ * the monitor (the TUI and `vigil events` are clients).
+ *
+ * Transport: a Unix stream socket at `<root>/control/monitor.sock` (directory
+ * 0700, socket 0600; peers other than uid 0 are refused by their SO_PEERCRED
+ * credentials). Each message is one frame (src/journal/frame.ts): u32 length,
+ * u32 CRC-32, one MessagePack map.
+ *
+ * Requests carry an `id` the reply repeats. `subscribe` answers `ok` once,
+ * then streams `event` messages (the backlog from the journal with
+ * seq > since, then live ones, in seq order, without gaps or repeats). A
+ * subscriber that does not read fast enough is sent `missed` (the seq range it
+ * lost: read it from the journal or subscribe again from the last seq it saw)
+ * once it reads again, or is cut off if it stays stuck.
+ */
+import path from 'node:path';
+import type { JournalRecord } from '../journal/journal.js';
+
+export const PROTOCOL_VERSION = 1;
+
+export function controlDir(root: string): string {
+  return path.join(root, 'control');
+}
+
+export function controlSocketPath(root: string): string {
+  return path.join(controlDir(root), 'monitor.sock');
+}
+
+export type Request =
+  | { id: number; type: 'snapshot' }
+  | { id: number; type: 'subscribe'; since: number }
+  | { id: number; type: 'restart'; container: string; process?: string | null }
+  | { id: number; type: 'stop'; container: string; process?: string | null; timeoutMs?: number };
+
+export type RequestType = Request['type'];
+export const REQUEST_TYPES: readonly RequestType[] = ['snapshot', 'subscribe', 'restart', 'stop'];
+
+export interface MonitorInfo {
+  pid: number;
+  version: string;
+  protocol: number;
+  root: string;
+  startedAt: string;
+  uptimeMs: number;
+  /** Events the tracer could not put in its ring buffer, in all. */
+  tracerDrops: string;
+  lastSeq: number;
+  lastEventAt: string | null;
+}
+
+/** As `vigil inspect` shows a container. */
+export type ContainerView = Record<string, unknown> & { name: string; state: string; processes: Array<Record<string, unknown> & { name: string; state: string }> };
+
+export interface Snapshot {
+  monitor: MonitorInfo;
+  containers: ContainerView[];
+}
+
+export type Reply =
+  | { id: number; type: 'ok'; result: unknown }
+  | { id: number; type: 'error'; code: string; message: string };
+
+export type ServerMessage =
+  | Reply
+  | { type: 'event'; event: JournalRecord }
+  /** Records from..to (inclusive) were not sent to this subscriber: it fell behind. */
+  | { type: 'missed'; from: number; to: number }
+  /** The peer is not allowed; the server closes the connection. */
+  | { type: 'refused'; message: string };
+
+/** Error codes in `error` replies. */
+export const ERR_BAD_REQUEST = 'ERR_BAD_REQUEST';
+
+/** Check a decoded request; returns a sentence naming the field when it is wrong. */
+export function requestProblem(v: unknown): string | null {
+  const r = v as Record<string, unknown>;
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) return 'a request must be a map';
+  if (!Number.isSafeInteger(r.id)) return 'id: expected an integer';
+  if (!REQUEST_TYPES.includes(r.type as RequestType)) return `type: expected one of ${REQUEST_TYPES.join(', ')}, got ${JSON.stringify(r.type)}`;
+  if (r.type === 'subscribe' && !(Number.isSafeInteger(r.since) && (r.since as number) >= 0)) return 'since: expected a seq (an integer >= 0)';
+  if (r.type === 'restart' || r.type === 'stop') {
+    if (typeof r.container !== 'string' || !r.container) return 'container: expected a container name';
+    if (r.process !== undefined && r.process !== null && (typeof r.process !== 'string' || !r.process)) return 'process: expected a process name or null';
+    if (r.type === 'stop' && r.timeoutMs !== undefined && !(typeof r.timeoutMs === 'number' && r.timeoutMs >= 0 && r.timeoutMs <= 3_600_000)) return 'timeoutMs: expected milliseconds between 0 and 3600000';
+  }
+  return null;
+}

@@ -1,0 +1,79 @@
+/**
+ * The monitor's side of the control socket: what a snapshot holds, and the
+ * operator's restart and stop, performed by the same launcher code as the
+ * CLI (as `vigil` child processes, so the monitor never waits on a stop
+ * timeout) and so recorded as operator intent, never answered by an
+ * automatic restart.
+ */
+import fs from 'node:fs';
+import { inspectView } from '../cli/view.js';
+import { ControlServer, type CommandRequest, type Peer } from '../control/server.js';
+import { PROTOCOL_VERSION, type ContainerView, type Snapshot } from '../control/protocol.js';
+import { journalDir, readJournal } from '../journal/journal.js';
+import { PACKAGE_ROOT } from '../paths.js';
+import type { Store } from '../state/store.js';
+import { drops } from '../tracer/tracer.js';
+import { NotFoundError, StateError, VigilError } from '../util/errors.js';
+import { runVigil } from './cli-actions.js';
+import type { Reporter } from './report.js';
+
+const VERSION = (JSON.parse(fs.readFileSync(`${PACKAGE_ROOT}/package.json`, 'utf8')) as { version: string }).version;
+
+export function startControl(store: Store, reporter: Reporter, startedAtMs: number): ControlServer {
+  const server = ControlServer.listen(store.root, {
+    snapshot: (): Snapshot => ({
+      monitor: {
+        pid: process.pid,
+        version: VERSION,
+        protocol: PROTOCOL_VERSION,
+        root: store.root,
+        startedAt: new Date(startedAtMs).toISOString(),
+        uptimeMs: Date.now() - startedAtMs,
+        tracerDrops: tracerDrops(store),
+        lastSeq: reporter.lastSeq,
+        lastEventAt: reporter.lastRecordAt,
+      },
+      containers: store.list().map((c) => inspectView(c) as ContainerView),
+    }),
+    command: (request, peer) => operatorCommand(store, reporter, request, peer),
+    backlog: (since) => readJournal(journalDir(store.root), since).records,
+    notice: (message) => reporter.emit({ kind: 'monitor', container: null, process: null, pid: null, reason: message }),
+  });
+  reporter.onRecord((r) => server.publish(r));
+  return server;
+}
+
+function tracerDrops(store: Store): string {
+  try {
+    return drops(store.pinDir).reduce((a, b) => a + b, 0n).toString();
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function operatorCommand(store: Store, reporter: Reporter, request: CommandRequest, peer: Peer): Promise<unknown> {
+  const target = request.process ? `${request.container}/${request.process}` : request.container;
+  const state = store.tryRead(request.container);
+  if (!state) throw new NotFoundError(`no container named "${request.container}"`);
+  const proc = request.process ? state.processes.find((p) => p.name === request.process) : null;
+  if (request.process && !proc) throw new NotFoundError(`container "${request.container}" has no process named "${request.process}"`);
+  const pid = proc ? proc.pid : state.init?.pid ?? null;
+  const args = [request.type, request.container, ...(request.process ? [request.process] : [])];
+  if (request.type === 'stop' && request.timeoutMs !== undefined) args.push('-t', String(request.timeoutMs / 1000));
+  reporter.emit({ kind: 'operator', container: request.container, process: request.process ?? null, pid, action: request.type, peerPid: peer.pid, reason: `operator ${request.type} of ${target} asked over the control socket (pid ${peer.pid})` });
+  const { status, stderr } = await runVigil(store.root, args);
+  const message = stderr.replace(/^vigil: /, '');
+  if (status !== 0) {
+    reporter.emit({ kind: 'operator', container: request.container, process: request.process ?? null, pid, action: request.type, peerPid: peer.pid, reason: `operator ${request.type} of ${target} failed: ${message}` });
+    throw status === 1 ? new StateError(message) : new VigilError('ERR_COMMAND', `vigil ${args.join(' ')} exited ${status}: ${message}`);
+  }
+  const after = store.tryRead(request.container);
+  const now = request.process ? after?.processes.find((p) => p.name === request.process) : null;
+  const done = reporter.emit({
+    kind: request.type === 'stop' ? 'stop' : 'start', container: request.container, process: request.process ?? null,
+    pid: request.type === 'stop' ? pid : (now ? now.pid : after?.init?.pid ?? null),
+    action: request.type, peerPid: peer.pid,
+    reason: request.type === 'stop' ? `operator stop of ${target} done: not restarted` : `operator restart of ${target} done`,
+  });
+  return { seq: done.seq, container: after ? inspectView(after) : null };
+}
