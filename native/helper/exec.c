@@ -92,6 +92,10 @@ static void become_process(const struct helper_config *cfg, int err_fd, int log_
 	if (cfg->user && (setgid(gid) != 0 || setuid(uid) != 0))
 		fail_child(err_fd, "set user", cfg->user);
 	finish_privileges(&cfg->security, err_fd);
+	/* An ignored signal stays ignored across exec: the helper ignores
+	 * SIGPIPE for itself, and the process must not inherit that. */
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);

@@ -118,10 +118,14 @@ serial('the spec adds and drops capabilities per container and per process, and 
   };
   const containerMask = withBits(DEFAULT_MASK, [12], [27]); // + NET_ADMIN, - MKNOD
   t.is(hex(status(pidOf(t, 'caps', 'plain')).CapEff), containerMask);
+  t.is(hex(status(pidOf(t, 'caps', 'plain')).SigIgn), '0', 'no signal stays ignored from the helper (SIGPIPE)');
   t.is(hex(status(pidOf(t, 'caps', 'admin')).CapEff), withBits(containerMask, [21, 16], []));
   const minimal = status(pidOf(t, 'caps', 'minimal'));
   t.is(hex(minimal.CapEff), (1n << 5n).toString(16), 'drop ALL then add KILL leaves only KILL');
   t.is(minimal.NoNewPrivs, '0');
+  const view = JSON.parse(env.ok(t, 'inspect', 'caps')) as { security: { capabilities: string[] }; processes: Array<{ name: string; capabilities: string[] }> };
+  t.true(view.security.capabilities.includes('NET_ADMIN') && !view.security.capabilities.includes('MKNOD'));
+  t.deepEqual(view.processes.find((p) => p.name === 'minimal')!.capabilities, ['KILL']);
   const nobody = status(pidOf(t, 'caps', 'nobody'));
   t.is(hex(nobody.CapEff), '0', 'a non-root user starts with no effective capabilities, as with Docker');
   t.is(hex(nobody.CapBnd), containerMask);
