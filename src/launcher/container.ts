@@ -13,7 +13,7 @@ import type { ContainerState, ProcessState, Store } from '../state/store.js';
 import { cgroupDirs, createCgroups, detectLayout, killCgroupProcesses, removeCgroups, type ContainerCgroups } from './cgroups.js';
 import { runHelper, runHelperSync, type HelperConfig, type HelperResult } from './helper.js';
 import { checkSpecOnHost } from './host-checks.js';
-import { processLimitsConfig, securityConfig } from './isolation-config.js';
+import { initSecurityConfig, processLimitsConfig, securityConfig } from './isolation-config.js';
 import { isAlive, signalIdentified, waitGoneSync } from './proc.js';
 import type { ContainerSpec, ProcessSpec } from './spec.js';
 
@@ -165,8 +165,7 @@ export function startContainer(store: Store, name: string): ContainerState {
         ['init', INIT_PATH],
         ['network', state.spec.network],
         ['privileged', state.spec.privileged ? '1' : '0'],
-        // vigil-init keeps the container's set: it signals processes of any user.
-        ...securityConfig(state.spec, null),
+        ...initSecurityConfig(state.spec),
         ...cgroupDirs(state.cgroup).map((d): [string, string] => ['cgroup', d]),
         ...state.spec.mounts.flatMap((m): Array<[string, string]> => [
           ['mount_source', m.source],

@@ -36,3 +36,16 @@ export function processLimitsConfig(proc: ProcessSpec): HelperConfig {
   if (proc.umask) config.push(['umask', proc.umask]);
   return config;
 }
+
+/**
+ * vigil-init keeps the container's set plus KILL, whatever the spec drops: it
+ * forwards termination signals to processes of any user. Nothing is started
+ * from init, so its set reaches no business process.
+ */
+export function initSecurityConfig(spec: ContainerSpec): HelperConfig {
+  const caps = processCapabilities(spec, null);
+  return [
+    ['caps', capabilityMask(caps.includes('KILL') ? caps : [...caps, 'KILL'])],
+    ['no_new_privs', noNewPrivileges(spec, null) ? '1' : '0'],
+  ];
+}

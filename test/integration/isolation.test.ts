@@ -135,6 +135,36 @@ serial('the spec adds and drops capabilities per container and per process, and 
   env.ok(t, 'rm', '-f', 'caps');
 });
 
+serial('a restart by the monitor gets the same confinement as the first start', async (t) => {
+  const monitor = env.startMonitor();
+  t.teardown(() => monitor.stop());
+  await monitor.waitFor((l) => l.kind === 'monitor');
+  env.ok(t, 'run', env.writeSpec('again', env.spec('again', [{
+    name: 'flaky',
+    command: ['/bin/sh', '-c', 'grep -E "^(CapEff|NoNewPrivs|SigIgn)" /proc/self/status; echo "nofile $(ulimit -n)"; sleep 0.3; exit 1'],
+    restart: { policy: 'always', backoff: { initial: '50ms' } },
+    rlimits: { nofile: 333 },
+    security: { capabilities: { drop: ['CHOWN'] } },
+  }])));
+  await monitor.waitFor((l) => l.kind === 'restart' && l.process === 'flaky', 15_000);
+  const log = await logUntil('again', 'flaky', 'nofile 333\nCapEff');
+  const mask = (BigInt(`0x${DEFAULT_MASK}`) & ~1n).toString(16);
+  const starts = log.split('nofile 333').length - 1;
+  t.true(starts >= 2, `started at least twice:\n${log}`);
+  t.is(log.match(new RegExp(`CapEff:\\s+0*${mask}\\n`, 'g'))?.length ?? 0, log.match(/CapEff/g)!.length, log);
+  t.is(log.match(/NoNewPrivs:\s+1/g)?.length, log.match(/NoNewPrivs/g)!.length);
+  await monitor.stop();
+  env.ok(t, 'rm', '-f', 'again');
+});
+
+serial('vigil-init keeps KILL even when the spec drops every capability', (t) => {
+  env.ok(t, 'run', env.writeSpec('bare', env.spec('bare', [{ name: 'p', command: ['/bin/sleep', '600'] }], { security: { capabilities: { drop: ['ALL'] } } })));
+  t.is(hex(status(pidOf(t, 'bare', 'p')).CapEff), '0');
+  t.is(hex(status(env.inspect(t, 'bare').pid!).CapBnd), (1n << 5n).toString(16));
+  env.ok(t, 'stop', 'bare', '-t', '5');
+  env.ok(t, 'rm', 'bare');
+});
+
 serial('privileged: every capability, no masked paths, writable /sys', (t) => {
   env.ok(t, 'run', env.writeSpec('priv', env.spec('priv', [{ name: 'p', command: ['/bin/sleep', '600'] }], { privileged: true })));
   const pid = pidOf(t, 'priv', 'p');
