@@ -40,7 +40,7 @@ serial('attached exec: the caller\'s stdin and stdout, and the command\'s exit s
   t.false(top(t).some((r) => r.role === '-'), 'no stray process after attached execs');
 });
 
-serial('attached exec: a signal to the CLI reaches the command once, and the CLI exits 128+N', async (t) => {
+serial('attached exec: a signal to the CLI reaches the command once; the CLI exits with its status, 128+N if it dies of it', async (t) => {
   const child = spawn(process.execPath, [VIGIL, 'exec', 'box', '--', '/bin/sh', '-c', 'trap "echo got-term; exit 42" TERM; echo ready; while :; do sleep 0.05; done'], {
     env: env.env, stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -52,6 +52,28 @@ serial('attached exec: a signal to the CLI reaches the command once, and the CLI
   child.kill('SIGTERM');
   t.is(await exited, 42, 'the command trapped TERM and chose its status');
   t.is(out.match(/got-term/g)?.length, 1);
+
+  const plain = spawn(process.execPath, [VIGIL, 'exec', 'box', '--', '/bin/sh', '-c', 'echo ready; exec sleep 600'], { env: env.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let plainOut = '';
+  plain.stdout.setEncoding('utf8').on('data', (d: string) => (plainOut += d));
+  const plainExit = new Promise<number | null>((resolve) => plain.on('exit', (code) => resolve(code)));
+  for (let i = 0; i < 500 && !plainOut.includes('ready'); i++) await new Promise((r) => setTimeout(r, 20));
+  plain.kill('SIGTERM');
+  t.is(await plainExit, 128 + 15);
+});
+
+serial('attached exec on a terminal: the command sees a tty, and Ctrl-C reaches it once', async (t) => {
+  // script(1) (util-linux, essential in Debian) gives the CLI a pseudo-terminal.
+  const cli = `${process.execPath} ${VIGIL} exec box -- /bin/sh -c 'test -t 0 && test -t 1 && echo on-a-tty; trap "echo got-int; exit 7" INT; echo ready; while :; do sleep 0.05; done'`;
+  const child = spawn('script', ['-qec', cli, '/dev/null'], { env: env.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  for (let i = 0; i < 500 && !out.includes('ready'); i++) await new Promise((r) => setTimeout(r, 20));
+  t.regex(out, /on-a-tty/);
+  child.stdin.write('\x03');
+  t.is(await exited, 7, out);
+  t.is(out.match(/got-int/g)?.length, 1, 'the terminal\'s SIGINT reached the command once');
 });
 
 serial('exec into a container that is not running fails with 1', (t) => {
