@@ -32,14 +32,28 @@ function specFromFlags(flags: Record<string, string | boolean | undefined>, comm
     name: flags.name,
     processes: [{ name: path.basename(command[0]) || 'main', command }],
   };
-  if (flags.memory !== undefined) raw.limits = { memory: flags.memory };
+  const limits: Record<string, unknown> = {};
+  if (flags.memory !== undefined) limits.memory = flags.memory;
+  if (flags.cpus !== undefined) limits.cpus = Number(flags.cpus);
+  if (flags.cpuset !== undefined) limits.cpuset = flags.cpuset;
+  if (Object.keys(limits).length) raw.limits = limits;
   if (flags.restart !== undefined) raw.restart = flags.restart;
   if (flags.network !== undefined) raw.network = flags.network;
+  if (flags.rootfs !== undefined) raw.rootfs = flags.rootfs;
+  if (flags.privileged) raw.privileged = true;
+  // --cap-add/--cap-drop take comma-separated names; the spec check names them.
+  const list = (v: string | boolean | undefined) => (typeof v === 'string' ? v.split(',').filter(Boolean) : []);
+  if (flags['cap-add'] !== undefined || flags['cap-drop'] !== undefined) {
+    raw.security = { capabilities: { add: list(flags['cap-add']), drop: list(flags['cap-drop']) } };
+  }
   return validateSpec(raw, '(command line)');
 }
 
 export function cmdRun(ctx: Context, argv: string[], createOnly = false): number {
-  const p = parseArgs(argv, { name: 'string', memory: 'string', restart: 'string', network: 'string', detach: 'boolean' }, { '-d': 'detach' });
+  const p = parseArgs(argv, {
+    name: 'string', memory: 'string', restart: 'string', network: 'string', detach: 'boolean',
+    cpus: 'string', cpuset: 'string', rootfs: 'string', privileged: 'boolean', 'cap-add': 'string', 'cap-drop': 'string',
+  }, { '-d': 'detach' });
   let spec: ContainerSpec;
   let file: string | null = null;
   if (p.rest) {

@@ -291,3 +291,20 @@ serial('a cpuset naming an offline cpu is refused before anything is made', (t) 
   t.regex(r.stderr, /limits\.cpuset: cpu 4000 is not online on this host/);
   t.deepEqual(env.leftovers(['offcpu']), []);
 });
+
+serial('run -- CMD takes the isolation flags: --cap-add, --cap-drop, --cpus, --cpuset, --rootfs', (t) => {
+  const rootfs = makeRootfs();
+  t.teardown(() => fs.rmSync(rootfs, { recursive: true, force: true }));
+  env.ok(t, 'run', '--name', 'flags', '--cap-add', 'NET_ADMIN,sys_time', '--cap-drop', 'MKNOD', '--cpus', '0.25', '--cpuset', '0', '--rootfs', rootfs, '--', '/bin/testbin', 'sleep', '0');
+  const pid = pidOf(t, 'flags', 'testbin');
+  let mask = BigInt(`0x${DEFAULT_MASK}`) | (1n << 12n) | (1n << 25n);
+  mask &= ~(1n << 27n);
+  t.is(hex(status(pid).CapEff), mask.toString(16));
+  t.is(status(pid).Cpus_allowed_list, '0');
+  t.is(fs.readlinkSync(`/proc/${pid}/exe`), '/bin/testbin', 'the command was found in the directory rootfs');
+  env.ok(t, 'rm', '-f', 'flags');
+  const bad = env.cli('run', '--name', 'badflag', '--cap-add', 'NOPE', '--', '/bin/true');
+  t.is(bad.status, 2);
+  t.regex(bad.stderr, /security\.capabilities\.add\[0\]: unknown capability "NOPE"/);
+  t.deepEqual(env.leftovers(['badflag']), []);
+});
