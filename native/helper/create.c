@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
@@ -34,12 +35,6 @@ static void must(int rc, const char *step, const char *path)
 {
 	if (rc != 0)
 		fail_child(efd, step, path);
-}
-
-static const char *join(char *buf, const char *root, const char *rel)
-{
-	snprintf(buf, PATH_MAX, "%s%s", root, rel);
-	return buf;
 }
 
 static int mkdir_p(const char *path, mode_t mode)
@@ -69,35 +64,82 @@ static int is_private_path(const char *target)
 	return 0;
 }
 
-static void bind_user_mount(const char *root, const struct mount_spec *m)
+/*
+ * Bind a user mount, after pivot_root: the source was cloned on the host
+ * (open_tree) into a detached tree, and the target is resolved inside the
+ * container's root, so a symlink in a directory rootfs cannot lead outside it.
+ */
+static void bind_user_mount(const struct mount_spec *m, int source_fd, bool host_root)
 {
-	char dest[PATH_MAX];
 	struct stat src_st, dst_st;
-	join(dest, root, m->target);
-	must(stat(m->source, &src_st), "stat(mount source)", m->source);
-	if (stat(dest, &dst_st) != 0) {
-		if (!is_private_path(m->target)) {
+	must(fstat(source_fd, &src_st), "stat(mount source)", m->source);
+	if (stat(m->target, &dst_st) != 0) {
+		/* The host's root is read-only: creating a target there would fail (or,
+		 * worse, write to the host); a directory rootfs is the container's own. */
+		if (host_root && !is_private_path(m->target)) {
 			errno = ENOENT;
 			fail_child(efd, "mount target (must exist on the host or lie under /tmp, /run or /dev)",
 				   m->target);
 		}
 		if (S_ISDIR(src_st.st_mode)) {
-			must(mkdir_p(dest, 0755), "mkdir(mount target)", m->target);
+			must(mkdir_p(m->target, 0755), "mkdir(mount target)", m->target);
 		} else {
 			char parent[PATH_MAX];
-			snprintf(parent, sizeof(parent), "%s", dest);
+			snprintf(parent, sizeof(parent), "%s", m->target);
 			*strrchr(parent, '/') = '\0';
-			must(mkdir_p(parent, 0755), "mkdir(mount target)", m->target);
-			int fd = open(dest, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+			if (parent[0])
+				must(mkdir_p(parent, 0755), "mkdir(mount target)", m->target);
+			int fd = open(m->target, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
 			if (fd < 0)
 				fail_child(efd, "create(mount target)", m->target);
 			close(fd);
 		}
 	}
-	must(mount(m->source, dest, NULL, MS_BIND | MS_REC, NULL), "bind mount", m->target);
+	must(move_mount(source_fd, "", AT_FDCWD, m->target, MOVE_MOUNT_F_EMPTY_PATH), "bind mount", m->target);
 	if (m->readonly)
-		must(mount(NULL, dest, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL),
+		must(mount(NULL, m->target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL),
 		     "remount read-only", m->target);
+}
+
+/* A mount point: present in the host root, made in a directory rootfs if missing. */
+static void mount_point(const char *path, mode_t mode)
+{
+	if (mkdir(path, mode) != 0 && errno != EEXIST)
+		fail_child(efd, "mkdir(mount point)", path);
+}
+
+/*
+ * Docker's defaults: kernel interfaces a container has no business reading are
+ * hidden (a file under /dev/null, a directory under an empty read-only tmpfs),
+ * and those that change the whole host are read-only.
+ */
+static void restrict_kernel_interfaces(void)
+{
+	static const char *const masked[] = {
+		"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+		"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+		"/sys/firmware", "/sys/devices/virtual/powercap",
+	};
+	static const char *const readonly[] = {
+		"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+	};
+	struct stat st;
+	for (size_t i = 0; i < sizeof(masked) / sizeof(masked[0]); i++) {
+		if (stat(masked[i], &st) != 0)
+			continue; /* this kernel has no such file */
+		if (S_ISDIR(st.st_mode))
+			must(mount("tmpfs", masked[i], "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0"),
+			     "mask", masked[i]);
+		else
+			must(mount("/dev/null", masked[i], NULL, MS_BIND, NULL), "mask", masked[i]);
+	}
+	for (size_t i = 0; i < sizeof(readonly) / sizeof(readonly[0]); i++) {
+		if (stat(readonly[i], &st) != 0)
+			continue;
+		must(mount(readonly[i], readonly[i], NULL, MS_BIND | MS_REC, NULL), "bind read-only", readonly[i]);
+		must(mount(NULL, readonly[i], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL),
+		     "remount read-only", readonly[i]);
+	}
 }
 
 static void make_tree_readonly(const char *root)
@@ -151,7 +193,8 @@ static void loopback_up(void)
 static void container_init_child(const struct helper_config *cfg, int init_fd)
 {
 	const char *root = cfg->rootfs_mountpoint;
-	char path[PATH_MAX];
+	bool host_root = !cfg->rootfs || !strcmp(cfg->rootfs, "host");
+	int source_fds[MAX_LIST];
 
 	/* The cgroup namespace is made only now that the parent has moved us into
 	 * the container's cgroup, so that cgroup becomes its root. */
@@ -160,25 +203,47 @@ static void container_init_child(const struct helper_config *cfg, int init_fd)
 	if (cfg->hostname)
 		must(sethostname(cfg->hostname, strlen(cfg->hostname)), "sethostname", cfg->hostname);
 
-	/* Image-less mode: the host's root, read-only, recursively. */
-	must(mount("/", root, NULL, MS_BIND | MS_REC, NULL), "bind host root", root);
-	make_tree_readonly(root);
-	must(mount("tmpfs", join(path, root, "/tmp"), "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777"),
-	     "mount tmpfs", "/tmp");
-	must(mount("tmpfs", join(path, root, "/run"), "tmpfs", MS_NOSUID | MS_NODEV, "mode=755"),
-	     "mount tmpfs", "/run");
-	must(mount("tmpfs", join(path, root, "/dev"), "tmpfs", MS_NOSUID, "mode=755"),
-	     "mount tmpfs", "/dev");
-	for (size_t i = 0; i < cfg->n_mounts; i++)
-		bind_user_mount(root, &cfg->mounts[i]);
-
+	/* Mount sources are host paths: cloned now, attached once inside. */
+	for (size_t i = 0; i < cfg->n_mounts; i++) {
+		source_fds[i] = open_tree(AT_FDCWD, cfg->mounts[i].source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+		if (source_fds[i] < 0)
+			fail_child(efd, "open_tree(mount source)", cfg->mounts[i].source);
+	}
+	if (host_root) {
+		/* Image-less mode: the host's root, read-only, recursively. */
+		must(mount("/", root, NULL, MS_BIND | MS_REC, NULL), "bind host root", root);
+		make_tree_readonly(root);
+	} else {
+		/* A directory rootfs is the container's own and stays writable, as runc's default. */
+		must(mount(cfg->rootfs, root, NULL, MS_BIND | MS_REC, NULL), "bind rootfs", cfg->rootfs);
+	}
 	must(chdir(root), "chdir", root);
 	must((int)syscall(SYS_pivot_root, ".", "."), "pivot_root", root);
 	must(umount2(".", MNT_DETACH), "detach old root", "/");
 	must(chdir("/"), "chdir", "/");
 
+	/* From here every path is inside the container. */
+	unsigned long sys_ro = cfg->privileged ? 0 : MS_RDONLY;
+	mount_point("/proc", 0555);
 	must(mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL), "mount proc", "/proc");
+	mount_point("/sys", 0555);
+	must(mount("sysfs", "/sys", "sysfs", sys_ro | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL), "mount sysfs", "/sys");
+	/* In the cgroup namespace this shows the container's own cgroup as the root. */
+	must(mount("cgroup2", "/sys/fs/cgroup", "cgroup2", sys_ro | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL),
+	     "mount cgroup2", "/sys/fs/cgroup");
+	mount_point("/tmp", 01777);
+	must(mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777"), "mount tmpfs", "/tmp");
+	mount_point("/run", 0755);
+	must(mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755"), "mount tmpfs", "/run");
+	mount_point("/dev", 0755);
+	must(mount("tmpfs", "/dev", "tmpfs", MS_NOSUID, "mode=755"), "mount tmpfs", "/dev");
 	make_devices();
+	for (size_t i = 0; i < cfg->n_mounts; i++) {
+		bind_user_mount(&cfg->mounts[i], source_fds[i], host_root);
+		close(source_fds[i]);
+	}
+	if (!cfg->privileged)
+		restrict_kernel_interfaces();
 	if (cfg->network_none)
 		loopback_up();
 
@@ -188,6 +253,10 @@ static void container_init_child(const struct helper_config *cfg, int init_fd)
 	for (int fd = 0; fd < 3; fd++)
 		must(dup2(devnull, fd) < 0, "dup2", "/dev/null");
 	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+
+	/* vigil-init keeps the container's set (it signals processes of any user). */
+	drop_bounding_caps(&cfg->security, efd);
+	finish_privileges(&cfg->security, efd);
 
 	char *const argv[] = { "vigil-init", NULL };
 	char *const envp[] = { NULL };
@@ -199,8 +268,6 @@ int helper_create(const struct helper_config *cfg)
 {
 	if (!cfg->init_path || !cfg->rootfs_mountpoint)
 		return report_failure("config: init and rootfs_mountpoint are required", EINVAL, "");
-	if (cfg->rootfs && strcmp(cfg->rootfs, "host") != 0)
-		return report_failure("config: only rootfs=host is supported", EINVAL, cfg->rootfs);
 
 	int init_fd = open(cfg->init_path, O_RDONLY | O_CLOEXEC);
 	if (init_fd < 0)

@@ -59,32 +59,45 @@ static int parse_user(const char *user, uid_t *uid, gid_t *gid)
 	return 0;
 }
 
-/* B: the business process, from "go" to exec. Never returns. */
-static void start_process(const struct helper_config *cfg, int sync_fd, int err_fd, int log_fd)
+/*
+ * The last steps of every start, in the process itself: stdio, cwd, limits,
+ * user and privileges, then exec. Never returns. Without stdio_fds, stdin is
+ * /dev/null and stdout/stderr go to the log.
+ */
+static void become_process(const struct helper_config *cfg, int err_fd, int log_fd)
 {
-	setsid();
-	char byte = 'r';
-	if (write(sync_fd, &byte, 1) != 1 || read(sync_fd, &byte, 1) != 1)
-		_exit(125); /* the helper is gone: start nothing */
-	close(sync_fd);
-
-	int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (devnull < 0 || dup2(devnull, 0) < 0)
-		fail_child(err_fd, "open stdin", "/dev/null");
-	if (log_fd >= 0 && (dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0))
-		fail_child(err_fd, "dup2(log)", cfg->log_path);
+	if (cfg->stdio_fds[0] >= 0) {
+		for (int fd = 0; fd < 3; fd++)
+			if (cfg->stdio_fds[fd] >= 0 && dup2(cfg->stdio_fds[fd], fd) < 0)
+				fail_child(err_fd, "dup2(stdio)", "");
+	} else {
+		int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (devnull < 0 || dup2(devnull, 0) < 0)
+			fail_child(err_fd, "open stdin", "/dev/null");
+		if (log_fd >= 0 && (dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0))
+			fail_child(err_fd, "dup2(log)", cfg->log_path);
+	}
 	if (cfg->cwd && chdir(cfg->cwd) != 0)
 		fail_child(err_fd, "chdir", cfg->cwd);
-	if (cfg->user) {
-		uid_t uid;
-		gid_t gid;
-		if (parse_user(cfg->user, &uid, &gid) != 0) {
-			errno = EINVAL;
-			fail_child(err_fd, "parse user", cfg->user);
-		}
-		if (setgroups(0, NULL) != 0 || setgid(gid) != 0 || setuid(uid) != 0)
-			fail_child(err_fd, "set user", cfg->user);
+	apply_rlimits(cfg, err_fd);
+	if (cfg->umask >= 0)
+		umask((mode_t)cfg->umask);
+	drop_bounding_caps(&cfg->security, err_fd);
+	uid_t uid = 0;
+	gid_t gid = 0;
+	if (cfg->user && parse_user(cfg->user, &uid, &gid) != 0) {
+		errno = EINVAL;
+		fail_child(err_fd, "parse user", cfg->user);
 	}
+	if (setgroups(cfg->n_groups, cfg->groups) != 0)
+		fail_child(err_fd, "setgroups", "");
+	if (cfg->user && (setgid(gid) != 0 || setuid(uid) != 0))
+		fail_child(err_fd, "set user", cfg->user);
+	finish_privileges(&cfg->security, err_fd);
+	/* An ignored signal stays ignored across exec: the helper ignores
+	 * SIGPIPE for itself, and the process must not inherit that. */
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -93,6 +106,78 @@ static void start_process(const struct helper_config *cfg, int sync_fd, int err_
 	environ = (char **)cfg->envs;
 	execvp(cfg->args[0], (char *const *)cfg->args);
 	fail_child(err_fd, "exec", cfg->args[0]);
+}
+
+/* B: the business process, from "go" to exec. Never returns. */
+static void start_process(const struct helper_config *cfg, int sync_fd, int err_fd, int log_fd)
+{
+	setsid();
+	char byte = 'r';
+	if (write(sync_fd, &byte, 1) != 1 || read(sync_fd, &byte, 1) != 1)
+		_exit(125); /* the helper is gone: start nothing */
+	close(sync_fd);
+	become_process(cfg, err_fd, log_fd);
+}
+
+static volatile pid_t attached_pid;
+
+static void forward_signal(int sig)
+{
+	if (attached_pid > 0)
+		kill(attached_pid, sig);
+}
+
+/*
+ * Attached exec: A itself becomes the process, so it stays the helper's child
+ * and the helper can wait for it and report its status. It gets a session of
+ * its own, so a terminal's signals reach the caller, which forwards them here
+ * (and the helper to the process): each arrives once.
+ */
+static int exec_attached(const struct helper_config *cfg, const struct cgroup_join *join, int ns_fds[], int n_ns)
+{
+	int err[2];
+	if (pipe2(err, O_CLOEXEC) != 0)
+		return report_failure("pipe", errno, "");
+	pid_t a = cgroup_fork_into(join);
+	if (a < 0)
+		return report_failure("fork into cgroup", errno, "");
+	if (a == 0) {
+		close(err[0]);
+		if (cgroup_join_v1(join) != 0)
+			fail_child(err[1], "join cgroup", "v1 tasks");
+		for (int i = 0; i < n_ns; i++) {
+			if (setns(ns_fds[i], namespaces[i].type) != 0) {
+				char step[32];
+				snprintf(step, sizeof(step), "setns(%s)", namespaces[i].name);
+				fail_child(err[1], step, "");
+			}
+		}
+		if (chdir("/") != 0)
+			fail_child(err[1], "chdir", "/");
+		setsid();
+		become_process(cfg, err[1], -1);
+	}
+	close(err[1]);
+	attached_pid = a;
+	struct sigaction sa = { .sa_handler = forward_signal, .sa_flags = SA_RESTART };
+	sigemptyset(&sa.sa_mask);
+	const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaction(forwarded[i], &sa, NULL);
+
+	struct step_error e;
+	int failed = read_step_error(err[0], &e);
+	int status = 0;
+	while (waitpid(a, &status, 0) < 0 && errno == EINTR)
+		;
+	if (failed)
+		return report_error(&e);
+	if (WIFSIGNALED(status))
+		printf("{\"ok\":true,\"pid\":%d,\"signal\":%d}\n", a, WTERMSIG(status));
+	else
+		printf("{\"ok\":true,\"pid\":%d,\"exitCode\":%d}\n", a, WEXITSTATUS(status));
+	fflush(stdout);
+	return 0;
 }
 
 int helper_exec(const struct helper_config *cfg)
@@ -120,6 +205,12 @@ int helper_exec(const struct helper_config *cfg)
 	struct cgroup_join join;
 	if (cgroup_join_open(cfg, &join, path, sizeof(path)) != 0)
 		return report_failure("open cgroup", errno, path);
+	/* Only children enter the pid namespace; the helper stays on the host. */
+	if (cfg->attach) {
+		if (setns(pid_ns, CLONE_NEWPID) != 0)
+			return report_failure("setns(pid)", errno, "");
+		return exec_attached(cfg, &join, ns_fds, (int)N_NS);
+	}
 	int log_fd = -1;
 	if (cfg->log_path) {
 		log_fd = open(cfg->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);

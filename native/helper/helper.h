@@ -25,6 +25,21 @@ struct mount_spec {
 	bool readonly;
 };
 
+struct rlimit_spec {
+	int resource;
+	unsigned long long soft, hard; /* RLIM_INFINITY for "unlimited" */
+};
+
+/* What a process (or vigil-init) may do: applied last, just before exec. */
+struct security_config {
+	unsigned long long caps; /* bit N: capability N stays (bounding, effective, permitted) */
+	bool no_new_privs;
+};
+
+/* Docker's default set: CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID
+ * SETPCAP NET_BIND_SERVICE NET_RAW SYS_CHROOT MKNOD AUDIT_WRITE SETFCAP. */
+#define DEFAULT_CAPS 0xa80425fbULL
+
 struct helper_config {
 	/* create */
 	const char *hostname;
@@ -32,6 +47,7 @@ struct helper_config {
 	const char *rootfs_mountpoint; /* empty directory the new root is assembled on */
 	const char *init_path;
 	bool network_none;
+	bool privileged;          /* no masked or read-only /proc paths, writable /sys */
 	struct mount_spec mounts[MAX_LIST];
 	size_t n_mounts;
 	/* exec */
@@ -44,9 +60,17 @@ struct helper_config {
 	size_t n_args;
 	const char *envs[MAX_LIST];
 	size_t n_envs;
+	struct rlimit_spec rlimits[16];
+	size_t n_rlimits;
+	gid_t groups[64];        /* supplementary groups */
+	size_t n_groups;
+	int umask;               /* -1: inherit */
+	bool attach;             /* wait for the process, stdio from stdio_fds */
+	int stdio_fds[3];        /* helper fds that become the process's 0, 1, 2 */
 	/* both */
 	const char *cgroups[16]; /* cgroup directories to join (v2 and v1 ones) */
 	size_t n_cgroups;
+	struct security_config security;
 };
 
 /* A failure before exec, carried from a child process to the helper. */
@@ -68,6 +92,12 @@ int read_step_error(int fd, struct step_error *e);
 unsigned long long proc_start_time(pid_t pid);
 unsigned long long monotonic_ns(void);
 int write_all(int fd, const char *buf, size_t len);
+
+/* security.c: limits and privileges, in the order the kernel needs them. */
+int parse_rlimit(const char *spec, struct rlimit_spec *out);
+void apply_rlimits(const struct helper_config *cfg, int err_fd);
+void drop_bounding_caps(const struct security_config *sec, int err_fd);
+void finish_privileges(const struct security_config *sec, int err_fd);
 
 int helper_create(const struct helper_config *cfg);
 int helper_exec(const struct helper_config *cfg);

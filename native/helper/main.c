@@ -38,6 +38,18 @@ static int add(const char **list, size_t *n, size_t cap, const char *v)
 	return 0;
 }
 
+/* A whole unsigned number in `base`, at most `max`; -2 if malformed. */
+static int parse_number(const char *s, int base, unsigned long long max, unsigned long long *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, base);
+	if (end == s || *end != '\0' || errno || v > max || s[0] == '-')
+		return -2;
+	*out = v;
+	return 0;
+}
+
 int parse_config(int fd, struct helper_config *cfg)
 {
 	size_t len = 0;
@@ -57,6 +69,12 @@ int parse_config(int fd, struct helper_config *cfg)
 	}
 	config_buf[len] = '\0';
 	memset(cfg, 0, sizeof(*cfg));
+	/* Secure unless told otherwise: a config without these keys gets the defaults. */
+	cfg->security.caps = DEFAULT_CAPS;
+	cfg->security.no_new_privs = true;
+	cfg->umask = -1;
+	for (int i = 0; i < 3; i++)
+		cfg->stdio_fds[i] = -1;
 	size_t pos = 0;
 	while (pos < len) {
 		const char *key = config_buf + pos;
@@ -78,7 +96,34 @@ int parse_config(int fd, struct helper_config *cfg)
 			cfg->init_path = val;
 		else if (!strcmp(key, "network"))
 			cfg->network_none = !strcmp(val, "none");
-		else if (!strcmp(key, "mount_source")) {
+		else if (!strcmp(key, "privileged"))
+			cfg->privileged = !strcmp(val, "1");
+		else if (!strcmp(key, "caps"))
+			rc = parse_number(val, 16, ~0ULL, &cfg->security.caps);
+		else if (!strcmp(key, "no_new_privs"))
+			cfg->security.no_new_privs = !strcmp(val, "1");
+		else if (!strcmp(key, "rlimit")) {
+			if (cfg->n_rlimits >= 16 || parse_rlimit(val, &cfg->rlimits[cfg->n_rlimits]) != 0)
+				rc = -1;
+			else
+				cfg->n_rlimits++;
+		} else if (!strcmp(key, "group")) {
+			unsigned long long g;
+			if (cfg->n_groups >= 64 || parse_number(val, 10, 4294967294ULL, &g) != 0)
+				rc = -1;
+			else
+				cfg->groups[cfg->n_groups++] = (gid_t)g;
+		} else if (!strcmp(key, "umask")) {
+			unsigned long long m;
+			rc = parse_number(val, 8, 0777, &m);
+			cfg->umask = (int)m;
+		} else if (!strcmp(key, "attach"))
+			cfg->attach = !strcmp(val, "1");
+		else if (!strcmp(key, "stdin_fd") || !strcmp(key, "stdout_fd") || !strcmp(key, "stderr_fd")) {
+			unsigned long long fd;
+			rc = parse_number(val, 10, 1 << 20, &fd);
+			cfg->stdio_fds[key[3] == 'i' ? 0 : key[3] == 'o' ? 1 : 2] = (int)fd;
+		} else if (!strcmp(key, "mount_source")) {
 			if (cfg->n_mounts >= MAX_LIST)
 				rc = -1;
 			else
@@ -112,7 +157,8 @@ int parse_config(int fd, struct helper_config *cfg)
 			return -1;
 		}
 		if (rc != 0) {
-			errno = E2BIG;
+			fprintf(stderr, "vigil-helper: bad config value for '%s': '%s' (or too many)\n", key, val);
+			errno = rc == -2 ? EINVAL : E2BIG;
 			return -1;
 		}
 	}

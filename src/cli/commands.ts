@@ -1,9 +1,8 @@
 /** The container verbs: each a thin layer over launcher/ and state/. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { execConfig, killTarget, removeContainer, runContainer, createContainer, startContainer, startStoppedProcess, stopContainer, stopProcess, DEFAULT_CGROUP_PARENT } from '../launcher/container.js';
-import { runHelperSync } from '../launcher/helper.js';
-import { MAX_ID, NAME_PATTERN, USER_PATTERN, parseSpec, validateSpec, type ContainerSpec } from '../launcher/spec.js';
+import { killTarget, removeContainer, runContainer, createContainer, startContainer, startStoppedProcess, stopContainer, stopProcess, DEFAULT_CGROUP_PARENT } from '../launcher/container.js';
+import { NAME_PATTERN, parseSpec, validateSpec, type ContainerSpec } from '../launcher/spec.js';
 import type { Store } from '../state/store.js';
 import { HostError, SpecError, StateError, UsageError } from '../util/errors.js';
 import { parseSignal } from '../util/signals.js';
@@ -33,14 +32,28 @@ function specFromFlags(flags: Record<string, string | boolean | undefined>, comm
     name: flags.name,
     processes: [{ name: path.basename(command[0]) || 'main', command }],
   };
-  if (flags.memory !== undefined) raw.limits = { memory: flags.memory };
+  const limits: Record<string, unknown> = {};
+  if (flags.memory !== undefined) limits.memory = flags.memory;
+  if (flags.cpus !== undefined) limits.cpus = Number(flags.cpus);
+  if (flags.cpuset !== undefined) limits.cpuset = flags.cpuset;
+  if (Object.keys(limits).length) raw.limits = limits;
   if (flags.restart !== undefined) raw.restart = flags.restart;
   if (flags.network !== undefined) raw.network = flags.network;
+  if (flags.rootfs !== undefined) raw.rootfs = flags.rootfs;
+  if (flags.privileged) raw.privileged = true;
+  // --cap-add/--cap-drop take comma-separated names; the spec check names them.
+  const list = (v: string | boolean | undefined) => (typeof v === 'string' ? v.split(',').filter(Boolean) : []);
+  if (flags['cap-add'] !== undefined || flags['cap-drop'] !== undefined) {
+    raw.security = { capabilities: { add: list(flags['cap-add']), drop: list(flags['cap-drop']) } };
+  }
   return validateSpec(raw, '(command line)');
 }
 
 export function cmdRun(ctx: Context, argv: string[], createOnly = false): number {
-  const p = parseArgs(argv, { name: 'string', memory: 'string', restart: 'string', network: 'string', detach: 'boolean' }, { '-d': 'detach' });
+  const p = parseArgs(argv, {
+    name: 'string', memory: 'string', restart: 'string', network: 'string', detach: 'boolean',
+    cpus: 'string', cpuset: 'string', rootfs: 'string', privileged: 'boolean', 'cap-add': 'string', 'cap-drop': 'string',
+  }, { '-d': 'detach' });
   let spec: ContainerSpec;
   let file: string | null = null;
   if (p.rest) {
@@ -149,25 +162,6 @@ export function cmdRm(ctx: Context, argv: string[]): number {
     removeContainer(ctx.store, name, Boolean(p.flags.force));
     ctx.out(`${name}\n`);
   }
-  return 0;
-}
-
-export function cmdExec(ctx: Context, argv: string[]): number {
-  const p = parseArgs(argv, { detach: 'boolean', user: 'string', workdir: 'string' }, { '-d': 'detach', '-u': 'user', '-w': 'workdir' });
-  const [name] = expectPositionals(p, 1, 1, 'vigil exec -d NAME -- CMD ARG...');
-  if (!p.rest?.length) throw new UsageError('usage: vigil exec -d NAME -- CMD ARG...');
-  if (!p.flags.detach) throw new UsageError('attached exec is not in this build yet: use vigil exec -d (output goes to `vigil logs NAME exec`)');
-  const user = p.flags.user as string | undefined;
-  if (user !== undefined && (!USER_PATTERN.test(user) || user.split(':').some((id) => Number(id) > MAX_ID))) {
-    throw new UsageError(`option --user expects a numeric "uid" or "uid:gid" (ids up to ${MAX_ID}), got ${JSON.stringify(user)}`);
-  }
-  const workdir = p.flags.workdir as string | undefined;
-  if (workdir !== undefined && !workdir.startsWith('/')) throw new UsageError(`option --workdir expects an absolute path, got ${JSON.stringify(workdir)}`);
-  const state = ctx.store.read(name);
-  if (state.state !== 'running') throw new StateError(`container "${name}" is ${state.state}`);
-  const config = execConfig(state, p.rest, { log: ctx.store.logFile(name, 'exec'), user: (p.flags.user as string) ?? null, cwd: (p.flags.workdir as string) ?? null });
-  const result = runHelperSync('exec', config);
-  ctx.out(`${result.pid}\n`);
   return 0;
 }
 

@@ -3,17 +3,23 @@ import fs from 'node:fs';
 import { PACKAGE_ROOT } from '../paths.js';
 import { ControlError } from '../control/client.js';
 import { Store } from '../state/store.js';
+import { cmdExec } from './exec.js';
+import { cmdTop } from './top.js';
 import { HelperError, HostError, NotFoundError, SpecError, StateError, UnsupportedError, UsageError, VigilError } from '../util/errors.js';
-import { cmdExec, cmdInspect, cmdKill, cmdLogs, cmdPs, cmdRestart, cmdRm, cmdRun, cmdStart, cmdStop, DEFAULT_CGROUP_PARENT, type Context } from './commands.js';
+import { cmdInspect, cmdKill, cmdLogs, cmdPs, cmdRestart, cmdRm, cmdRun, cmdStart, cmdStop, DEFAULT_CGROUP_PARENT, type Context } from './commands.js';
 
 const HELP = `vigil: a daemonless container launcher with an eBPF fault monitor
 
 usage: vigil [--root DIR] [--cgroup-parent P] COMMAND ...
 
   run SPEC.yaml                 create and start a container; print its name
-  run --name N [--memory 64M] [--restart POLICY] -- CMD ARG...
+  run --name N [--memory 64M] [--cpus N] [--cpuset CPUS] [--restart POLICY]
+      [--rootfs DIR] [--privileged] [--cap-add A,B] [--cap-drop A,B] -- CMD ARG...
   create SPEC.yaml | start NAME [PROCESS]
-  exec -d NAME -- CMD ARG...    start a process in a running container
+  exec [-d] [-u UID[:GID]] [-w DIR] NAME -- CMD ARG...
+                                run a command in a running container: attached
+                                (exits with its status), or -d in the background
+  top NAME [--json]             the processes in a container
   ps [-a] [--json]              list containers
   inspect NAME                  a container as JSON
   logs NAME [PROCESS] [-f] [--tail N]
@@ -88,6 +94,8 @@ export async function main(argv: string[]): Promise<number> {
       return cmdRm(ctx, rest);
     case 'exec':
       return cmdExec(ctx, rest);
+    case 'top':
+      return cmdTop(ctx, rest);
     case 'logs':
       return cmdLogs(ctx, rest);
     case 'events':

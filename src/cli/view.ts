@@ -1,4 +1,5 @@
 /** What `inspect` and `ps` show: state files, checked against the live host. */
+import { noNewPrivileges, processCapabilities } from '../launcher/isolation-config.js';
 import { isAlive } from '../launcher/proc.js';
 import type { ContainerState, ProcessState } from '../state/store.js';
 
@@ -28,6 +29,8 @@ export function inspectView(s: ContainerState): Record<string, unknown> {
     rootfs: s.spec.rootfs,
     network: s.spec.network,
     limits: s.spec.limits,
+    // What the container's processes may do, resolved (a process's own changes are in its entry).
+    security: { privileged: s.spec.privileged ?? false, capabilities: processCapabilities(s.spec, null), noNewPrivileges: noNewPrivileges(s.spec, null) },
     specFile: s.specFile,
     processes: s.processes.map((raw) => {
       const p = liveProcess(raw);
@@ -39,6 +42,7 @@ export function inspectView(s: ContainerState): Record<string, unknown> {
         startedAt: p.startedAt,
         lastExit: p.lastExit,
         command: s.spec.processes.find((q) => q.name === p.name)?.command ?? [],
+        capabilities: processCapabilities(s.spec, s.spec.processes.find((q) => q.name === p.name) ?? null),
       };
     }),
   };

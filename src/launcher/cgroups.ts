@@ -10,8 +10,8 @@ import { HostError, UnsupportedError } from '../util/errors.js';
 import type { ContainerSpec } from './spec.js';
 import { sleepSync } from './proc.js';
 
-export type Controller = 'memory' | 'pids' | 'cpu';
-const CONTROLLERS: Controller[] = ['memory', 'pids', 'cpu'];
+export type Controller = 'memory' | 'pids' | 'cpu' | 'cpuset';
+const CONTROLLERS: Controller[] = ['memory', 'pids', 'cpu', 'cpuset'];
 
 export interface CgroupLayout {
   kind: 'v2' | 'hybrid';
@@ -143,7 +143,8 @@ export function createCgroups(layout: CgroupLayout, parent: string, name: string
     const needed: Controller[] = [];
     if (limits.memory !== null) needed.push('memory');
     if (limits.pids !== null) needed.push('pids');
-    if (limits.cpus !== null) needed.push('cpu');
+    if (limits.cpus !== null || limits.cpuWeight != null) needed.push('cpu');
+    if (limits.cpuset != null) needed.push('cpuset');
     enableV2Controllers(layout, v2, needed);
     mk(v2);
     const v1: ContainerCgroups['v1'] = {};
@@ -152,6 +153,7 @@ export function createCgroups(layout: CgroupLayout, parent: string, name: string
       if (parentDir) {
         v1[c] = path.join(parentDir, name);
         mk(v1[c]!);
+        if (c === 'cpuset') inheritV1Cpuset(layout.v1Mounts.cpuset!, v1[c]!);
       } else if (!layout.v2Controllers.has(c)) {
         throw new UnsupportedError(`cgroup-${c}`, `limits need the ${c} controller, which neither the v2 tree nor a v1 hierarchy offers on this host`);
       }
@@ -163,6 +165,25 @@ export function createCgroups(layout: CgroupLayout, parent: string, name: string
     for (const dir of created.reverse()) removeDir(dir);
     throw err;
   }
+}
+
+/**
+ * A new v1 cpuset cgroup starts with no cpus and no memory nodes, and no
+ * process may join it so: fill each empty level from its parent, top down.
+ */
+function inheritV1Cpuset(mount: string, dir: string): void {
+  const levels: string[] = [];
+  for (let d = dir; d.startsWith(mount) && d !== mount; d = path.dirname(d)) levels.unshift(d);
+  for (const d of levels) {
+    for (const file of ['cpuset.cpus', 'cpuset.mems']) {
+      if (readOr(path.join(d, file), '') === '') write(path.join(d, file), readOr(path.join(path.dirname(d), file), ''));
+    }
+  }
+}
+
+/** cpu.weight (1..10000, default 100) as v1 cpu.shares (default 1024), proportionally as systemd does. */
+export function weightToShares(weight: number): number {
+  return Math.min(262_144, Math.max(2, Math.round((weight * 1024) / 100)));
 }
 
 function applyLimits(layout: CgroupLayout, v2: string, v1: ContainerCgroups['v1'], limits: ContainerSpec['limits']): void {
@@ -190,6 +211,11 @@ function applyLimits(layout: CgroupLayout, v2: string, v1: ContainerCgroups['v1'
       write(path.join(v1.cpu!, 'cpu.cfs_quota_us'), String(quota));
     }
   }
+  if (limits.cpuWeight != null) {
+    if (layout.v2Controllers.has('cpu')) write(path.join(v2, 'cpu.weight'), String(limits.cpuWeight));
+    else write(path.join(v1.cpu!, 'cpu.shares'), String(weightToShares(limits.cpuWeight)));
+  }
+  if (limits.cpuset != null) write(path.join(layout.v2Controllers.has('cpuset') ? v2 : v1.cpuset!, 'cpuset.cpus'), limits.cpuset);
 }
 
 /** Every directory a process must join, v2 first. */

@@ -12,6 +12,8 @@ import { flock } from '../tracer/native.js';
 import type { ContainerState, ProcessState, Store } from '../state/store.js';
 import { cgroupDirs, createCgroups, detectLayout, killCgroupProcesses, removeCgroups, type ContainerCgroups } from './cgroups.js';
 import { runHelper, runHelperSync, type HelperConfig, type HelperResult } from './helper.js';
+import { checkSpecOnHost } from './host-checks.js';
+import { initSecurityConfig, processLimitsConfig, securityConfig } from './isolation-config.js';
 import { isAlive, signalIdentified, waitGoneSync } from './proc.js';
 import type { ContainerSpec, ProcessSpec } from './spec.js';
 
@@ -24,6 +26,7 @@ function newProcessState(name: string): ProcessState {
 
 /** Record a container (state "created"); no kernel object is made yet. */
 export function createContainer(store: Store, spec: ContainerSpec, specFile: string | null, cgroupParent = DEFAULT_CGROUP_PARENT): ContainerState {
+  checkSpecOnHost(spec, specFile);
   return store.withLock(() => {
     store.sweepDebris();
     if (store.tryRead(spec.name)) throw new StateError(`a container named "${spec.name}" already exists (vigil rm ${spec.name} first)`);
@@ -54,7 +57,7 @@ export function processSpecOf(state: ContainerState, processName: string): Proce
 }
 
 /** The helper configuration that starts one process inside a running container. */
-export function execConfig(state: ContainerState, command: string[], opts: { env?: Record<string, string>; cwd?: string | null; user?: string | null; log: string }): HelperConfig {
+export function execConfig(state: ContainerState, command: string[], opts: { env?: Record<string, string>; cwd?: string | null; user?: string | null; log: string; process?: ProcessSpec }): HelperConfig {
   if (!state.init || !state.cgroup) throw new StateError(`container "${state.name}" is not running`);
   // VIGIL_CONTAINER and VIGIL_PROCESS come last: a spec cannot override them (a
   // monitor finds the processes it started by them, see monitor/adopt.ts).
@@ -69,11 +72,13 @@ export function execConfig(state: ContainerState, command: string[], opts: { env
   ];
   if (opts.cwd) config.push(['cwd', opts.cwd]);
   if (opts.user) config.push(['user', opts.user]);
+  config.push(...securityConfig(state.spec, opts.process ?? null));
+  if (opts.process) config.push(...processLimitsConfig(opts.process));
   return config;
 }
 
 function processConfig(store: Store, state: ContainerState, p: ProcessSpec): HelperConfig {
-  return execConfig(state, p.command, { env: { ...p.env, VIGIL_PROCESS: p.name }, cwd: p.cwd, user: p.user, log: store.logFile(state.name, p.name) });
+  return execConfig(state, p.command, { env: { ...p.env, VIGIL_PROCESS: p.name }, cwd: p.cwd, user: p.user, log: store.logFile(state.name, p.name), process: p });
 }
 
 /** Mark a process as started; `restart` counts it as a restart. */
@@ -159,6 +164,8 @@ export function startContainer(store: Store, name: string): ContainerState {
         ['rootfs_mountpoint', store.rootfsMountpoint(name)],
         ['init', INIT_PATH],
         ['network', state.spec.network],
+        ['privileged', state.spec.privileged ? '1' : '0'],
+        ...initSecurityConfig(state.spec),
         ...cgroupDirs(state.cgroup).map((d): [string, string] => ['cgroup', d]),
         ...state.spec.mounts.flatMap((m): Array<[string, string]> => [
           ['mount_source', m.source],

@@ -15,6 +15,9 @@ export interface HelperResult {
   startTime: number;
   /** CLOCK_MONOTONIC when the helper saw the exec succeed. */
   runningNs: MonoNs;
+  /** Attached exec only: how the process ended. */
+  exitCode?: number;
+  signal?: number;
 }
 
 export function encodeConfig(config: HelperConfig): string {
@@ -34,7 +37,10 @@ function parseAnswer(stdout: string, status: number | null, stderr: string): Hel
     throw new HelperError('run helper', 'EPROTO', HELPER_PATH, `no answer (status ${status}; ${stderr.trim() || 'no output'})`, 125);
   }
   if (answer.ok === true) {
-    return { pid: Number(answer.pid), startTime: Number(answer.startTime), runningNs: BigInt(String(answer.runningNs)) as MonoNs };
+    const result: HelperResult = { pid: Number(answer.pid), startTime: Number(answer.startTime ?? 0), runningNs: BigInt(String(answer.runningNs ?? 0)) as MonoNs };
+    if (typeof answer.exitCode === 'number') result.exitCode = answer.exitCode;
+    if (typeof answer.signal === 'number') result.signal = answer.signal;
+    return result;
   }
   throw new HelperError(String(answer.step), String(answer.errno), String(answer.path ?? ''), String(answer.message), status ?? 125);
 }
@@ -68,5 +74,36 @@ export function runHelper(mode: 'create' | 'exec', config: HelperConfig): Promis
       }
     });
     child.stdin.end(encodeConfig(config));
+  });
+}
+
+/** Signals the caller forwards to an attached process (through the helper, which forwards them on). */
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+
+/**
+ * Attached exec: the process gets this process's stdin, stdout and stderr
+ * (passed to the helper as fds 3, 4, 5) and the helper waits for it; the
+ * answer says how it ended. Signals sent to us are passed on, once.
+ */
+export function runHelperAttached(config: HelperConfig): Promise<HelperResult> {
+  const attached: HelperConfig = [...config, ['attach', '1'], ['stdin_fd', '3'], ['stdout_fd', '4'], ['stderr_fd', '5']];
+  return new Promise((resolve, reject) => {
+    const child = spawn(HELPER_PATH, ['exec'], { stdio: ['pipe', 'pipe', 'pipe', 0, 1, 2] });
+    const forward = (sig: NodeJS.Signals) => child.kill(sig);
+    for (const sig of FORWARDED) process.on(sig, forward);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', (err) => reject(HostError.from('spawn', HELPER_PATH, err)));
+    child.on('close', (status) => {
+      for (const sig of FORWARDED) process.off(sig, forward);
+      try {
+        resolve(parseAnswer(stdout, status, stderr));
+      } catch (err) {
+        reject(err);
+      }
+    });
+    child.stdin!.end(encodeConfig(attached));
   });
 }

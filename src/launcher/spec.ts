@@ -6,6 +6,7 @@
 import YAML from 'yaml';
 import { SpecError, type SpecIssue } from '../util/errors.js';
 import { ms, parseDuration, parseSize, type Millis } from '../util/units.js';
+import { cpusetSpec, groupsSpec, rlimitsSpec, securitySpec, umaskSpec, type Rlimit, type SecuritySpec } from './spec-isolation.js';
 
 export const RESTART_POLICIES = ['never', 'on-failure', 'always', 'unless-stopped'] as const;
 export type RestartCondition = (typeof RESTART_POLICIES)[number];
@@ -42,14 +43,23 @@ export interface ProcessSpec {
   cwd: string | null;
   user: string | null;
   restart: RestartPolicy;
+  /** Extensions (see spec-isolation.ts): null/empty when not given. */
+  security: SecuritySpec | null;
+  rlimits: Record<string, Rlimit>;
+  groups: number[];
+  umask: string | null;
 }
 
 export interface ContainerSpec {
   name: string;
-  rootfs: 'host';
+  /** "host" (image-less) or an absolute directory path. */
+  rootfs: string;
   hostname: string;
   network: 'none' | 'host';
-  limits: { memory: number | null; pids: number | null; cpus: number | null; oomGroup: boolean };
+  limits: { memory: number | null; pids: number | null; cpus: number | null; oomGroup: boolean; cpuWeight: number | null; cpuset: string | null };
+  /** Extensions: every capability, no masked paths, writable /sys. */
+  privileged: boolean;
+  security: SecuritySpec;
   mounts: MountSpec[];
   restart: RestartPolicy;
   processes: ProcessSpec[];
@@ -85,7 +95,7 @@ const NOT_YET: Record<string, string> = {
 type Obj = Record<string, unknown>;
 
 /** Walks untrusted input, collecting issues with their paths. */
-class Checker {
+export class Checker {
   readonly issues: SpecIssue[] = [];
 
   fail(path: string, message: string): undefined {
@@ -225,7 +235,7 @@ const DEFAULT_RESTART: RestartPolicy = {
 };
 
 function processSpec(c: Checker, v: unknown, path: string, inherited: RestartPolicy): ProcessSpec | undefined {
-  const o = c.object(v, path, ['name', 'command', 'env', 'cwd', 'user', 'restart', ...Object.keys(NOT_YET)]);
+  const o = c.object(v, path, ['name', 'command', 'env', 'cwd', 'user', 'restart', 'security', 'rlimits', 'groups', 'umask', ...Object.keys(NOT_YET)]);
   if (!o) return undefined;
   for (const [field, why] of Object.entries(NOT_YET)) {
     if (o[field] !== undefined) c.fail(join(path, field), why);
@@ -255,26 +265,36 @@ function processSpec(c: Checker, v: unknown, path: string, inherited: RestartPol
   const user = o.user === undefined ? null : c.string(o.user, join(path, 'user'), USER_PATTERN, 'a numeric "uid" or "uid:gid"');
   if (user && user.split(':').some((id) => Number(id) > MAX_ID)) c.fail(join(path, 'user'), `ids are at most ${MAX_ID}, got ${JSON.stringify(user)}`);
   const restart = o.restart === undefined ? inherited : restartPolicy(c, o.restart, join(path, 'restart'), inherited);
+  const security = o.security === undefined ? null : securitySpec(c, o.security, join(path, 'security'));
+  const rlimits = o.rlimits === undefined ? {} : rlimitsSpec(c, o.rlimits, join(path, 'rlimits'));
+  const groups = o.groups === undefined ? [] : groupsSpec(c, o.groups, join(path, 'groups'));
+  const umask = o.umask === undefined ? null : umaskSpec(c, o.umask, join(path, 'umask'));
   if (name === undefined || command === undefined || cwd === undefined || user === undefined || restart === undefined) return undefined;
-  return { name, command, env, cwd, user, restart };
+  if (security === undefined || rlimits === undefined || groups === undefined || umask === undefined) return undefined;
+  return { name, command, env, cwd, user, restart, security, rlimits, groups, umask };
 }
 
 /** Validate an already-parsed spec object. Throws SpecError listing every problem. */
 export function validateSpec(input: unknown, file: string | null = null): ContainerSpec {
   const c = new Checker();
-  const o = c.object(input, '', ['name', 'rootfs', 'hostname', 'network', 'limits', 'mounts', 'restart', 'processes']);
+  const o = c.object(input, '', ['name', 'rootfs', 'hostname', 'network', 'limits', 'mounts', 'restart', 'processes', 'privileged', 'security']);
   if (!o) throw new SpecError(file, c.issues);
 
   const name = c.string(o.name, 'name', NAME_PATTERN, 'a container name ([a-z0-9][a-z0-9_.-]{0,62})');
-  if (o.rootfs !== undefined && o.rootfs !== 'host') {
-    c.fail('rootfs', `only "host" (image-less) is supported by this build yet, got ${describe(o.rootfs)}`);
+  // Whether a directory rootfs exists is the launcher's check (host-checks.ts): this module touches nothing.
+  const rootfs = o.rootfs === undefined || o.rootfs === 'host' ? 'host' : c.absolutePath(o.rootfs, 'rootfs');
+  if (rootfs === '/') c.fail('rootfs', 'the host\'s own root is "host" (read-only, image-less); "/" would hand it over writable');
+  const privileged = o.privileged === undefined ? false : c.boolean(o.privileged, 'privileged');
+  const security = o.security === undefined ? { capabilities: { add: [], drop: [] }, noNewPrivileges: null } : securitySpec(c, o.security, 'security');
+  if (privileged && security && (security.capabilities.add.length || security.capabilities.drop.length)) {
+    c.fail('security.capabilities', 'privileged: true already grants every capability; give one or the other');
   }
   const hostname = o.hostname === undefined ? name : c.string(o.hostname, 'hostname', /^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/, 'a host name');
   const network = o.network === undefined ? 'none' : c.oneOf(o.network, 'network', ['none', 'host'] as const);
 
-  let limits: ContainerSpec['limits'] | undefined = { memory: null, pids: null, cpus: null, oomGroup: false };
+  let limits: ContainerSpec['limits'] | undefined = { memory: null, pids: null, cpus: null, oomGroup: false, cpuWeight: null, cpuset: null };
   if (o.limits !== undefined) {
-    const l = c.object(o.limits, 'limits', ['memory', 'pids', 'cpus', 'oomGroup']);
+    const l = c.object(o.limits, 'limits', ['memory', 'pids', 'cpus', 'oomGroup', 'cpuWeight', 'cpuset']);
     if (l) {
       let memory: number | null | undefined = null;
       if (l.memory !== undefined && l.memory !== 'max') {
@@ -286,8 +306,11 @@ export function validateSpec(input: unknown, file: string | null = null): Contai
       const pids = l.pids === undefined || l.pids === 'max' ? null : c.number(l.pids, 'limits.pids', { min: 1, max: MAX_PIDS, integer: true });
       const cpus = l.cpus === undefined || l.cpus === 'max' ? null : c.number(l.cpus, 'limits.cpus', { min: 0.01, max: MAX_CPUS });
       const oomGroup = l.oomGroup === undefined ? false : c.boolean(l.oomGroup, 'limits.oomGroup');
-      limits = memory !== undefined && pids !== undefined && cpus !== undefined && oomGroup !== undefined
-        ? { memory, pids, cpus, oomGroup }
+      // cpu.weight's range (v2); on v1 it becomes cpu.shares.
+      const cpuWeight = l.cpuWeight === undefined ? null : c.number(l.cpuWeight, 'limits.cpuWeight', { min: 1, max: 10_000, integer: true });
+      const cpuset = l.cpuset === undefined ? null : cpusetSpec(c, l.cpuset, 'limits.cpuset');
+      limits = memory !== undefined && pids !== undefined && cpus !== undefined && oomGroup !== undefined && cpuWeight !== undefined && cpuset !== undefined
+        ? { memory, pids, cpus, oomGroup, cpuWeight, cpuset }
         : undefined;
     }
   }
@@ -322,8 +345,8 @@ export function validateSpec(input: unknown, file: string | null = null): Contai
       processes.push(proc);
     });
   }
-  if (c.issues.length || !name || !hostname || !network || !limits || !restart) throw new SpecError(file, c.issues);
-  return { name, rootfs: 'host', hostname, network, limits, mounts, restart, processes };
+  if (c.issues.length || !name || !hostname || !network || !limits || !restart || !rootfs || privileged === undefined || !security) throw new SpecError(file, c.issues);
+  return { name, rootfs, hostname, network, limits, mounts, restart, processes, privileged, security };
 }
 
 /** Parse YAML or JSON text (JSON is YAML) and validate it. */

@@ -11,7 +11,7 @@ import { controlSocketPath } from '../../src/control/protocol.js';
 import { ControlServer } from '../../src/control/server.js';
 import { encodeFrame, FrameStream } from '../../src/journal/frame.js';
 import type { JournalRecord } from '../../src/journal/journal.js';
-import { kernelSerial } from '../helpers/kernel-env.js';
+import { kernelSerial } from '../helpers/kernel-test.js';
 
 const { serial } = kernelSerial('control server tests');
 

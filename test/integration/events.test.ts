@@ -16,7 +16,8 @@ import { controlSocketPath, type ServerMessage } from '../../src/control/protoco
 import { encodeFrame, FrameStream } from '../../src/journal/frame.js';
 import { CURRENT_SEGMENT, journalDir, JournalWriter, type JournalRecord } from '../../src/journal/journal.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
-import { KernelEnv, TESTBIN_IN_CONTAINER, VIGIL, kernelSerial, type MonitorProcess } from '../helpers/kernel-env.js';
+import { KernelEnv, TESTBIN_IN_CONTAINER, VIGIL, type MonitorProcess } from '../helpers/kernel-env.js';
+import { kernelSerial } from '../helpers/kernel-test.js';
 
 const { serial, missing } = kernelSerial('events and control socket tests');
 

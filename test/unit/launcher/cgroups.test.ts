@@ -1,5 +1,5 @@
 import test from 'ava';
-import { detectLayout, ownCgroups, resolveParent } from '../../../src/launcher/cgroups.js';
+import { detectLayout, ownCgroups, resolveParent, weightToShares } from '../../../src/launcher/cgroups.js';
 
 const HYBRID = `tmpfs /sys/fs/cgroup tmpfs rw 0 0
 cgroup /sys/fs/cgroup/cpu,cpuacct cgroup rw,cpu,cpuacct 0 0
@@ -49,4 +49,17 @@ test('a controller the v2 tree offers is not used on v1', (t) => {
   const p = resolveParent(layout, '/vigil', { v2: '/', v1: new Map() });
   t.is(p.v1.memory, undefined);
   t.is(p.v1.pids, '/sys/fs/cgroup/pids/vigil');
+});
+
+test('a v1 cpuset hierarchy is found', (t) => {
+  const l = detectLayout(HYBRID + 'cgroup /sys/fs/cgroup/cpuset cgroup rw,cpuset 0 0\n');
+  t.is(l.v1Mounts.cpuset, '/sys/fs/cgroup/cpuset');
+});
+
+test('cpu weight maps to v1 shares proportionally, default to default, clamped to the kernel range', (t) => {
+  t.is(weightToShares(100), 1024);
+  t.is(weightToShares(200), 2048);
+  t.is(weightToShares(1), 10);
+  t.is(weightToShares(10_000), 102_400);
+  t.is(weightToShares(0), 2);
 });

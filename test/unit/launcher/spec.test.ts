@@ -9,7 +9,10 @@ test('a minimal spec gets the documented defaults', (t) => {
   t.is(s.rootfs, 'host');
   t.is(s.hostname, 'svc');
   t.is(s.network, 'none');
-  t.deepEqual(s.limits, { memory: null, pids: null, cpus: null, oomGroup: false });
+  t.deepEqual(s.limits, { memory: null, pids: null, cpus: null, oomGroup: false, cpuWeight: null, cpuset: null });
+  t.false(s.privileged);
+  t.deepEqual(s.security, { capabilities: { add: [], drop: [] }, noNewPrivileges: null });
+  t.deepEqual([s.processes[0].security, s.processes[0].rlimits, s.processes[0].groups, s.processes[0].umask], [null, {}, [], null]);
   t.is(s.processes[0].restart.policy, 'on-failure');
   t.deepEqual(s.processes[0].restart.backoff, DEFAULT_BACKOFF);
   t.deepEqual(s.processes[0].restart.successCodes, [0]);
@@ -77,7 +80,45 @@ test('".." in a cwd', refused, { name: 'a', processes: [{ name: 'p', command: ['
 test('non-numeric user', refused, { name: 'a', processes: [{ name: 'p', command: ['x'], user: 'root' }] }, /processes\[0\]\.user: "root" is not a numeric "uid" or "uid:gid"/);
 test('NUL in argv', refused, { name: 'a', processes: [{ name: 'p', command: ['a\0b'] }] }, /processes\[0\]\.command\[0\]: must not contain a NUL byte/);
 test('features not built yet are refused, not ignored', refused, { name: 'a', processes: [{ name: 'p', command: ['x'], health: { exec: ['true'] } }] }, /processes\[0\]\.health: health checks are not supported by this build yet/);
-test('directory rootfs is refused for now', refused, { ...minimal, rootfs: '/srv/root' }, /rootfs: only "host"/);
+test('relative rootfs', refused, { ...minimal, rootfs: 'srv/root' }, /rootfs: expected an absolute path/);
+test('"/" as rootfs', refused, { ...minimal, rootfs: '/' }, /rootfs: the host's own root is "host"/);
+test('unknown capability', refused, { ...minimal, security: { capabilities: { add: ['NET_ADMN'] } } }, /^x\.yaml: security\.capabilities\.add\[0\]: unknown capability "NET_ADMN"/);
+test('capabilities not a list', refused, { name: 'a', processes: [{ name: 'p', command: ['x'], security: { capabilities: { drop: 'ALL' } } }] }, /processes\[0\]\.security\.capabilities\.drop: expected a list/);
+test('unknown security field', refused, { ...minimal, security: { seccomp: 'x' } }, /security\.seccomp: unknown field/);
+test('privileged with capability changes', refused, { ...minimal, privileged: true, security: { capabilities: { add: ['BPF'] } } }, /security\.capabilities: privileged: true already grants/);
+test('privileged not a boolean', refused, { ...minimal, privileged: 'yes' }, /privileged: expected true or false/);
+test('unknown rlimit', refused, { name: 'a', processes: [{ name: 'p', command: ['x'], rlimits: { files: 10 } }] }, /processes\[0\]\.rlimits\.files: unknown field/);
+test('rlimit soft above hard', refused, { name: 'a', processes: [{ name: 'p', command: ['x'], rlimits: { nofile: { soft: 10, hard: 5 } } }] }, /processes\[0\]\.rlimits\.nofile\.soft: must not exceed hard \(5\), got 10/);
+test('rlimit not a number', refused, { name: 'a', processes: [{ name: 'p', command: ['x'], rlimits: { core: 'lots' } }] }, /processes\[0\]\.rlimits\.core: expected a whole number or "unlimited"/);
+test('group id too large', refused, { name: 'a', processes: [{ name: 'p', command: ['x'], groups: [4294967295] }] }, /processes\[0\]\.groups\[0\]: must be at most 4294967294/);
+test('umask as a YAML number', refused, { name: 'a', processes: [{ name: 'p', command: ['x'], umask: 27 }] }, /processes\[0\]\.umask: expected an octal string such as "0027"/);
+test('umask not octal', refused, { name: 'a', processes: [{ name: 'p', command: ['x'], umask: '0089' }] }, /processes\[0\]\.umask: "0089" is not an octal umask/);
+test('cpuWeight out of range', refused, { ...minimal, limits: { cpuWeight: 0 } }, /limits\.cpuWeight: must be at least 1/);
+test('cpuset syntax', refused, { ...minimal, limits: { cpuset: '0-' } }, /limits\.cpuset: "0-" is not a list of cpus/);
+test('cpuset backwards range', refused, { ...minimal, limits: { cpuset: '3-1' } }, /limits\.cpuset: range 3-1 runs backwards/);
+
+test('the extensions parse: directory rootfs, security, rlimits, groups, umask, cpu weight and cpuset', (t) => {
+  const s = validateSpec({
+    name: 'ext',
+    rootfs: '/srv/rootfs',
+    security: { capabilities: { add: ['cap_net_admin'], drop: ['MKNOD'] }, noNewPrivileges: false },
+    limits: { cpus: 1, cpuWeight: 500, cpuset: '0-1,3' },
+    processes: [{
+      name: 'p', command: ['x'],
+      security: { capabilities: { drop: ['ALL'], add: ['NET_BIND_SERVICE'] } },
+      rlimits: { nofile: 1024, core: { soft: 0, hard: 'unlimited' } },
+      groups: [10, 20],
+      umask: '027',
+    }],
+  });
+  t.is(s.rootfs, '/srv/rootfs');
+  t.deepEqual(s.security, { capabilities: { add: ['NET_ADMIN'], drop: ['MKNOD'] }, noNewPrivileges: false });
+  t.deepEqual([s.limits.cpuWeight, s.limits.cpuset], [500, '0-1,3']);
+  const p = s.processes[0];
+  t.deepEqual(p.security, { capabilities: { add: ['NET_BIND_SERVICE'], drop: ['ALL'] }, noNewPrivileges: null });
+  t.deepEqual(p.rlimits, { nofile: { soft: 1024, hard: 1024 }, core: { soft: 0, hard: 'unlimited' } });
+  t.deepEqual([p.groups, p.umask], [[10, 20], '0027']);
+});
 
 test('every problem is reported at once', (t) => {
   const err = t.throws(() => validateSpec({ name: 'A', limits: { memory: 'x' }, processes: [{ name: 'p' }] }), { instanceOf: SpecError });
