@@ -75,7 +75,7 @@ struct helper_config {
 
 /* A failure before exec, carried from a child process to the helper. */
 struct step_error {
-	char step[48];
+	char step[96]; /* long enough for the longest step name in create.c */
 	int err;
 	char path[256];
 };
