@@ -5,11 +5,12 @@
  * kernel takes cgroup_threadgroup_rwsem for writing; after an idle spell that
  * waits for an RCU grace period (measured here: 7-20 ms per start, the largest
  * term of a restart). Two moves avoid it:
- *   - v1 hierarchies: the single-threaded child writes "0" (itself, one thread)
- *     to the hierarchy's `tasks` file, which newer kernels do without the lock;
- *   - the v2 hierarchy: the process is born there with clone3(CLONE_INTO_CGROUP).
+ *   - the v2 hierarchy: the process is born there with clone3(CLONE_INTO_CGROUP);
+ *   - v1 hierarchies: the new, still single-threaded process writes "0" (itself,
+ *     one thread) to each hierarchy's `tasks` file, which 6.x kernels do
+ *     without the lock.
  * Kernels without clone3 (before 5.3) or CLONE_INTO_CGROUP (before 5.7) fall
- * back to writing to cgroup.procs, which is correct, only slower.
+ * back to the child writing to cgroup.procs: correct, only slower.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -60,30 +61,33 @@ fail:
 	return -1;
 }
 
-int cgroup_join_v1(const struct cgroup_join *join)
+pid_t cgroup_clone(struct cgroup_join *join, unsigned long long flags)
+{
+	join->v2_born = false;
+	if (join->v2_dir >= 0) {
+		struct clone_args args;
+		memset(&args, 0, sizeof(args));
+		args.flags = flags | CLONE_INTO_CGROUP;
+		args.exit_signal = SIGCHLD;
+		args.cgroup = (unsigned long long)join->v2_dir;
+		long pid = syscall(SYS_clone3, &args, sizeof(args));
+		if (pid >= 0) {
+			join->v2_born = true; /* in the parent and in the child */
+			return (pid_t)pid;
+		}
+		if (errno != ENOSYS && errno != E2BIG && errno != EINVAL)
+			return -1;
+	}
+	/* No v2 cgroup, or an older kernel: the child joins by itself. */
+	return (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
+}
+
+int cgroup_join_rest(const struct cgroup_join *join)
 {
 	for (size_t i = 0; i < join->n_v1; i++)
 		if (write(join->v1_tasks[i], "0", 1) != 1)
 			return -1;
+	if (join->v2_dir >= 0 && !join->v2_born && write(join->v2_procs, "0", 1) != 1)
+		return -1;
 	return 0;
-}
-
-pid_t cgroup_fork_into(const struct cgroup_join *join)
-{
-	if (join->v2_dir < 0)
-		return fork();
-	struct clone_args args;
-	memset(&args, 0, sizeof(args));
-	args.flags = CLONE_INTO_CGROUP;
-	args.exit_signal = SIGCHLD;
-	args.cgroup = (unsigned long long)join->v2_dir;
-	long pid = syscall(SYS_clone3, &args, sizeof(args));
-	if (pid >= 0)
-		return (pid_t)pid;
-	if (errno != ENOSYS && errno != E2BIG && errno != EINVAL)
-		return -1;
-	/* An older kernel: move ourselves the slow way, then fork. */
-	if (write(join->v2_procs, "0", 1) != 1)
-		return -1;
-	return fork();
 }

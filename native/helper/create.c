@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup_join.h"
 #include "helper.h"
 
 static int efd = -1; /* error pipe of the child */
@@ -279,13 +280,21 @@ int helper_create(const struct helper_config *cfg)
 	unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
 	if (cfg->network_none)
 		flags |= CLONE_NEWNET;
-	pid_t pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
+	struct cgroup_join join;
+	char failed[PATH_MAX];
+	if (cgroup_join_open(cfg, &join, failed, sizeof(failed)) != 0)
+		return report_failure("open cgroup", errno, failed);
+	pid_t pid = cgroup_clone(&join, flags);
 	if (pid < 0)
 		return report_failure("clone(namespaces)", errno, "");
 	if (pid == 0) {
 		close(go[1]);
 		close(err[0]);
 		efd = err[1];
+		/* Into the cgroups before anything else, so every process of the
+		 * container is born inside them. */
+		if (cgroup_join_rest(&join) != 0)
+			fail_child(efd, "join cgroup", cfg->cgroups[0]);
 		char byte;
 		if (read(go[0], &byte, 1) != 1)
 			_exit(125); /* the helper died before we were placed */
@@ -295,21 +304,6 @@ int helper_create(const struct helper_config *cfg)
 	close(go[0]);
 	close(err[1]);
 
-	/* Place the child in its cgroups before it does anything else, so every
-	 * process of the container is born inside them. */
-	for (size_t i = 0; i < cfg->n_cgroups; i++) {
-		char procs[PATH_MAX], buf[32];
-		snprintf(procs, sizeof(procs), "%s/cgroup.procs", cfg->cgroups[i]);
-		int fd = open(procs, O_WRONLY | O_CLOEXEC);
-		int len = snprintf(buf, sizeof(buf), "%d", pid);
-		if (fd < 0 || write(fd, buf, (size_t)len) != len) {
-			int saved = errno;
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-			return report_failure("join cgroup", saved, procs);
-		}
-		close(fd);
-	}
 	if (write(go[1], "g", 1) != 1) {
 		kill(pid, SIGKILL);
 		return report_failure("sync child", errno, "");

@@ -3,8 +3,8 @@
  * restarts and `vigil exec -d` alike.
  *
  *   helper (host)  --setns(pid)--> fork A (in the container's pid namespace)
- *   A: join v1 cgroups, setns ipc/uts/net/cgroup/mnt, fork B into the v2
- *      cgroup (see cgroup_join.c), exit
+ *   A: setns ipc/uts/net/mnt, fork B into the v2 cgroup (cgroup_join.c), exit
+ *   B: joins the v1 cgroups and the cgroup namespace;
  *   B: orphaned, so the kernel hands it to the namespace's reaper, vigil-init;
  *      tells the helper it exists, waits for "go", then execs the command.
  *
@@ -133,18 +133,18 @@ static void forward_signal(int sig)
  * its own, so a terminal's signals reach the caller, which forwards them here
  * (and the helper to the process): each arrives once.
  */
-static int exec_attached(const struct helper_config *cfg, const struct cgroup_join *join, int ns_fds[], int n_ns)
+static int exec_attached(const struct helper_config *cfg, struct cgroup_join *join, int ns_fds[], int n_ns)
 {
 	int err[2];
 	if (pipe2(err, O_CLOEXEC) != 0)
 		return report_failure("pipe", errno, "");
-	pid_t a = cgroup_fork_into(join);
+	pid_t a = cgroup_clone(join, 0);
 	if (a < 0)
 		return report_failure("fork into cgroup", errno, "");
 	if (a == 0) {
 		close(err[0]);
-		if (cgroup_join_v1(join) != 0)
-			fail_child(err[1], "join cgroup", "v1 tasks");
+		if (cgroup_join_rest(join) != 0)
+			fail_child(err[1], "join cgroup", cfg->cgroups[0]);
 		for (int i = 0; i < n_ns; i++) {
 			if (setns(ns_fds[i], namespaces[i].type) != 0) {
 				char step[32];
@@ -233,8 +233,6 @@ int helper_exec(const struct helper_config *cfg)
 	if (a == 0) {
 		close(sync[0]);
 		close(err[0]);
-		if (cgroup_join_v1(&join) != 0)
-			fail_child(err[1], "join cgroup", "v1 tasks");
 		/* The cgroup namespace is entered by B, after it is born in the v2
 		 * cgroup: from inside it, that cgroup's parent is out of reach. */
 		size_t cgroup_ns = N_NS;
@@ -250,10 +248,12 @@ int helper_exec(const struct helper_config *cfg)
 		}
 		if (chdir("/") != 0)
 			fail_child(err[1], "chdir", "/");
-		pid_t b = cgroup_fork_into(&join);
+		pid_t b = cgroup_clone(&join, 0);
 		if (b < 0)
 			fail_child(err[1], "fork into cgroup", "");
 		if (b == 0) {
+			if (cgroup_join_rest(&join) != 0)
+				fail_child(err[1], "join cgroup", cfg->cgroups[0]);
 			if (setns(ns_fds[cgroup_ns], CLONE_NEWCGROUP) != 0)
 				fail_child(err[1], "setns(cgroup)", "");
 			start_process(cfg, sync[1], err[1], log_fd);
