@@ -10,7 +10,8 @@
  * frame whose length is impossible or whose checksum does not match reads as
  * `corrupt`. Neither is ever decoded into a value.
  */
-import { Packr } from 'msgpackr';
+import { createRequire } from 'node:module';
+import type { Packr } from 'msgpackr';
 
 export const FRAME_HEADER_BYTES = 8;
 /** Journal records are small; snapshots on the socket may be larger. */
@@ -19,7 +20,15 @@ export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 // Plain maps only: msgpackr's record extension would make a frame depend on
 // the frames before it, so one lost frame could spoil the rest.
-const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false });
+// Loaded on first use: CLI commands that never touch a frame skip its load time.
+let packrInstance: Packr | null = null;
+function packr(): Packr {
+  if (!packrInstance) {
+    const { Packr: PackrClass } = createRequire(import.meta.url)('msgpackr') as typeof import('msgpackr');
+    packrInstance = new PackrClass({ useRecords: false, mapsAsObjects: true, moreTypes: false });
+  }
+  return packrInstance;
+}
 
 const CRC_TABLE = (() => {
   const table = new Uint32Array(256);
@@ -45,7 +54,7 @@ export class FrameTooLargeError extends Error {
 }
 
 export function encodeFrame(value: unknown, maxPayload = MAX_MESSAGE_BYTES): Buffer {
-  const payload = packr.pack(value);
+  const payload = packr().pack(value);
   if (payload.length === 0 || payload.length > maxPayload) throw new FrameTooLargeError(payload.length, maxPayload);
   const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.length);
   frame.writeUInt32LE(payload.length, 0);
@@ -70,7 +79,7 @@ export function decodeFrame(buf: Buffer, offset: number, maxPayload = MAX_MESSAG
   const actual = crc32(buf, offset + FRAME_HEADER_BYTES, end);
   if (expected !== actual) return { kind: 'corrupt', why: `checksum mismatch (stored ${hex(expected)}, computed ${hex(actual)})` };
   try {
-    return { kind: 'frame', value: packr.unpack(buf.subarray(offset + FRAME_HEADER_BYTES, end)), next: end };
+    return { kind: 'frame', value: packr().unpack(buf.subarray(offset + FRAME_HEADER_BYTES, end)), next: end };
   } catch (err) {
     return { kind: 'corrupt', why: `undecodable MessagePack (${(err as Error).message})` };
   }
