@@ -83,6 +83,7 @@ function processConfig(store: Store, state: ContainerState, p: ProcessSpec): Hel
 
 /** Mark a process as started; `restart` counts it as a restart. */
 export function recordStart(proc: ProcessState, result: HelperResult, restart: boolean): void {
+  proc.replaced = proc.pid === null ? null : { pid: proc.pid, startTime: proc.startTime, byOperator: proc.operatorStop };
   proc.pid = result.pid;
   proc.startTime = result.startTime;
   proc.state = 'running';

@@ -212,13 +212,39 @@ export class Monitor {
       this.onInitExit(c, e);
       return true;
     }
-    if (!findProcess(c, e.task.pid, e.task.startBoottimeNs)) return false;
+    const known = findProcess(c, e.task.pid, e.task.startBoottimeNs) !== null;
+    const ticks = startTicks(e.task.startBoottimeNs);
+    if (!known && !c.processes.some((p) => p.replaced?.pid === e.task.pid && p.replaced.startTime === ticks)) return false;
     const signal = this.lastSignal.get(e.task.pid) ?? null;
     const sender = signal ? senderOf(signal, (id) => this.containerOfCgroup(id)?.name ?? null) : null;
     const attribution = attributeExit(e, signal, this.oomVictims.has(e.task.pid), sender, new Date());
     this.lastSignal.delete(e.task.pid);
     this.oomVictims.delete(e.task.pid);
+    if (!known) return this.reportReplacedExit(c.name, e.task.pid, ticks, attribution.death, attribution.lastExit);
     this.handleDeath(c.name, e.task.pid, e.task.startBoottimeNs, attribution.death, attribution.lastExit, e.tsNs);
+    return true;
+  }
+
+  /**
+   * The exit of a process already replaced by a start recorded before this
+   * event was handled (an operator's restart): reported once, never answered.
+   */
+  private reportReplacedExit(name: string, pid: number, ticks: number, death: Death, lastExit: LastExit): boolean {
+    let found: { processName: string; newPid: number | null; byOperator: boolean } | null = null;
+    this.update(name, (s) => {
+      const p = s.processes.find((q) => q.replaced?.pid === pid && q.replaced.startTime === ticks);
+      if (!p) return;
+      found = { processName: p.name, newPid: p.pid, byOperator: p.replaced!.byOperator };
+      p.replaced = null;
+    });
+    const f = found as { processName: string; newPid: number | null; byOperator: boolean } | null;
+    if (!f) return false;
+    this.reporter.emit({
+      kind: 'exit', container: name, process: f.processName, pid,
+      code: lastExit.code, signal: lastExit.signal, exitReason: f.byOperator ? 'operator' : lastExit.reason, sender: lastExit.sender,
+      action: 'leave', delayMs: null, detectionMs: null,
+      reason: `${describeDeath(death)}: already replaced by pid ${f.newPid}${f.byOperator ? ' (operator restart)' : ''}, not answered`,
+    });
     return true;
   }
 
@@ -282,9 +308,14 @@ export class Monitor {
     let decision: Decision | null = null;
     let processName = '';
     let decidedNs = monoNow();
+    let replacedMeanwhile = false;
     const state = this.update(name, (s) => {
       const p = startNs === null ? s.processes.find((q) => q.pid === pid) : findProcess(s, pid, startNs);
-      if (!p) return;
+      if (!p) {
+        // Replaced while we waited for the lock (an operator's restart holds it).
+        replacedMeanwhile = startNs !== null;
+        return;
+      }
       const nowMs = Date.now();
       const operator = isOperatorsDeath(p.operatorStop || s.operatorStop, p.operatorKill, lastExit, nowMs);
       if (p.state !== 'running' && p.state !== 'starting') {
@@ -314,6 +345,10 @@ export class Monitor {
       p.attempt = result.history.attempt;
       p.state = decision.action === 'restart' ? 'backing-off' : decision.action === 'give-up' ? 'given-up' : decision.state;
     });
+    if (replacedMeanwhile) {
+      this.reportReplacedExit(name, pid, startTicks(startNs!), death, lastExit);
+      return;
+    }
     const d = decision as Decision | null;
     if (!d || !state) return;
     const detectionMs = exitNs === null ? null : nsToMs(decidedNs - exitNs);

@@ -70,6 +70,12 @@ export interface ProcessState {
    * watched as before.
    */
   operatorKill: { signal: string; at: string } | null;
+  /**
+   * The identity this process had before its latest start, so an exit the
+   * kernel reports late (after an operator's restart recorded the new pid)
+   * is still placed. Absent in state written by older builds.
+   */
+  replaced?: { pid: number; startTime: number | null; byOperator: boolean } | null;
 }
 
 export interface ContainerState {

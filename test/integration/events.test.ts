@@ -187,9 +187,11 @@ serial('restart and stop over the socket go through the launcher as operator int
     t.is(api.state, 'running');
     t.not(api.pid, before);
     t.is(pidOf(t, 'api'), api.pid);
-    // (The old process's exit may not be reported: when the launcher has
-    // already recorded the new one, the monitor cannot place it. Not this
-    // test's subject.)
+    // The old process's exit is reported once, as the operator's, even when
+    // the kernel's event comes after the new process was recorded.
+    const oldExit = await monitor.waitFor((l) => l.kind === 'exit' && l.pid === before, 10_000, from);
+    t.is(oldExit.action, 'leave');
+    t.is(oldExit.exitReason, 'operator');
     const asked = await monitor.waitFor((l) => l.kind === 'operator' && l.process === 'api' && /operator restart of svc\/api asked over the control socket/.test(l.reason), 10_000, from);
     const done = await monitor.waitFor((l) => l.kind === 'start' && l.process === 'api', 10_000, from);
     t.true(done.seq > asked.seq);
