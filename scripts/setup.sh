@@ -17,8 +17,9 @@ for p in $APT_PACKAGES; do
 done
 if [ -n "$missing" ]; then
   echo "setup: installing Debian packages:$missing"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+  # Wait for another apt run (a parallel setup) instead of failing on its lock.
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq $missing >/dev/null
 fi
 
 # --- Node.js 20.8 or newer (ava 6 needs it) ---
