@@ -97,9 +97,22 @@ static void bind_user_mount(const struct mount_spec *m, int source_fd, bool host
 		}
 	}
 	must(move_mount(source_fd, "", AT_FDCWD, m->target, MOVE_MOUNT_F_EMPTY_PATH), "bind mount", m->target);
-	if (m->readonly)
-		must(mount(NULL, m->target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL),
-		     "remount read-only", m->target);
+	unsigned long flags = m->flags | (m->readonly ? MS_RDONLY : 0);
+	if (flags)
+		must(mount(NULL, m->target, NULL, MS_BIND | MS_REMOUNT | flags, NULL),
+		     "remount bind with its options", m->target);
+	if (m->propagation)
+		must(mount(NULL, m->target, NULL, m->propagation, NULL), "set mount propagation", m->target);
+}
+
+/* A filesystem mount of an OCI bundle (proc, sysfs, tmpfs, devpts, mqueue, cgroup2), inside the root. */
+static void filesystem_mount(const struct mount_spec *m)
+{
+	must(mkdir_p(m->target, 0755), "mkdir(mount target)", m->target);
+	must(mount(m->source ? m->source : m->fstype, m->target, m->fstype, m->flags, m->data),
+	     "mount", m->target);
+	if (m->propagation)
+		must(mount(NULL, m->target, NULL, m->propagation, NULL), "set mount propagation", m->target);
 }
 
 /* A mount point: present in the host root, made in a directory rootfs if missing. */
@@ -110,10 +123,33 @@ static void mount_point(const char *path, mode_t mode)
 }
 
 /*
- * Docker's defaults: kernel interfaces a container has no business reading are
- * hidden (a file under /dev/null, a directory under an empty read-only tmpfs),
- * and those that change the whole host are read-only.
+ * Kernel interfaces a container has no business with: a masked file lies
+ * under /dev/null, a masked directory under an empty read-only tmpfs, and a
+ * read-only path is bound onto itself read-only. Paths this kernel lacks are
+ * skipped.
  */
+static void restrict_paths(const char *const *masked, size_t n_masked, const char *const *readonly, size_t n_readonly)
+{
+	struct stat st;
+	for (size_t i = 0; i < n_masked; i++) {
+		if (stat(masked[i], &st) != 0)
+			continue; /* this kernel has no such file */
+		if (S_ISDIR(st.st_mode))
+			must(mount("tmpfs", masked[i], "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0"),
+			     "mask", masked[i]);
+		else
+			must(mount("/dev/null", masked[i], NULL, MS_BIND, NULL), "mask", masked[i]);
+	}
+	for (size_t i = 0; i < n_readonly; i++) {
+		if (stat(readonly[i], &st) != 0)
+			continue;
+		must(mount(readonly[i], readonly[i], NULL, MS_BIND | MS_REC, NULL), "bind read-only", readonly[i]);
+		must(mount(NULL, readonly[i], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL),
+		     "remount read-only", readonly[i]);
+	}
+}
+
+/* Docker's lists, vigil's default. */
 static void restrict_kernel_interfaces(void)
 {
 	static const char *const masked[] = {
@@ -124,23 +160,7 @@ static void restrict_kernel_interfaces(void)
 	static const char *const readonly[] = {
 		"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 	};
-	struct stat st;
-	for (size_t i = 0; i < sizeof(masked) / sizeof(masked[0]); i++) {
-		if (stat(masked[i], &st) != 0)
-			continue; /* this kernel has no such file */
-		if (S_ISDIR(st.st_mode))
-			must(mount("tmpfs", masked[i], "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0"),
-			     "mask", masked[i]);
-		else
-			must(mount("/dev/null", masked[i], NULL, MS_BIND, NULL), "mask", masked[i]);
-	}
-	for (size_t i = 0; i < sizeof(readonly) / sizeof(readonly[0]); i++) {
-		if (stat(readonly[i], &st) != 0)
-			continue;
-		must(mount(readonly[i], readonly[i], NULL, MS_BIND | MS_REC, NULL), "bind read-only", readonly[i]);
-		must(mount(NULL, readonly[i], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL),
-		     "remount read-only", readonly[i]);
-	}
+	restrict_paths(masked, sizeof(masked) / sizeof(masked[0]), readonly, sizeof(readonly) / sizeof(readonly[0]));
 }
 
 static void make_tree_readonly(const char *root)
@@ -154,16 +174,21 @@ static void make_tree_readonly(const char *root)
 	must(mount(NULL, root, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL), "remount read-only", root);
 }
 
+static const struct { const char *path; unsigned major, minor; } device_nodes[] = {
+	{ "/dev/null", 1, 3 }, { "/dev/zero", 1, 5 }, { "/dev/full", 1, 7 },
+	{ "/dev/random", 1, 8 }, { "/dev/urandom", 1, 9 }, { "/dev/tty", 5, 0 },
+};
+static const struct { const char *target, *path; } device_links[] = {
+	{ "/proc/self/fd", "/dev/fd" }, { "/proc/self/fd/0", "/dev/stdin" },
+	{ "/proc/self/fd/1", "/dev/stdout" }, { "/proc/self/fd/2", "/dev/stderr" },
+};
+
 static void make_devices(void)
 {
-	static const struct { const char *path; unsigned major, minor; } nodes[] = {
-		{ "/dev/null", 1, 3 }, { "/dev/zero", 1, 5 }, { "/dev/full", 1, 7 },
-		{ "/dev/random", 1, 8 }, { "/dev/urandom", 1, 9 }, { "/dev/tty", 5, 0 },
-	};
-	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
-		must(mknod(nodes[i].path, S_IFCHR | 0666, makedev(nodes[i].major, nodes[i].minor)),
-		     "mknod", nodes[i].path);
-		must(chmod(nodes[i].path, 0666), "chmod", nodes[i].path);
+	for (size_t i = 0; i < sizeof(device_nodes) / sizeof(device_nodes[0]); i++) {
+		must(mknod(device_nodes[i].path, S_IFCHR | 0666, makedev(device_nodes[i].major, device_nodes[i].minor)),
+		     "mknod", device_nodes[i].path);
+		must(chmod(device_nodes[i].path, 0666), "chmod", device_nodes[i].path);
 	}
 	must(mkdir("/dev/pts", 0755), "mkdir", "/dev/pts");
 	must(mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
@@ -171,10 +196,34 @@ static void make_devices(void)
 	must(symlink("pts/ptmx", "/dev/ptmx"), "symlink", "/dev/ptmx");
 	must(mkdir("/dev/shm", 01777), "mkdir", "/dev/shm");
 	must(mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777"), "mount tmpfs", "/dev/shm");
-	must(symlink("/proc/self/fd", "/dev/fd"), "symlink", "/dev/fd");
-	must(symlink("/proc/self/fd/0", "/dev/stdin"), "symlink", "/dev/stdin");
-	must(symlink("/proc/self/fd/1", "/dev/stdout"), "symlink", "/dev/stdout");
-	must(symlink("/proc/self/fd/2", "/dev/stderr"), "symlink", "/dev/stderr");
+	for (size_t i = 0; i < sizeof(device_links) / sizeof(device_links[0]); i++)
+		must(symlink(device_links[i].target, device_links[i].path), "symlink", device_links[i].path);
+}
+
+/*
+ * An OCI bundle's /dev holds what its mounts put there; the standard nodes
+ * and links are added where missing, as runc does (a /dev/ptmx link only
+ * when a devpts is mounted at /dev/pts).
+ */
+static void complete_devices(void)
+{
+	struct stat st;
+	mount_point("/dev", 0755);
+	for (size_t i = 0; i < sizeof(device_nodes) / sizeof(device_nodes[0]); i++) {
+		if (lstat(device_nodes[i].path, &st) == 0)
+			continue;
+		must(mknod(device_nodes[i].path, S_IFCHR | 0666, makedev(device_nodes[i].major, device_nodes[i].minor)),
+		     "mknod", device_nodes[i].path);
+		must(chmod(device_nodes[i].path, 0666), "chmod", device_nodes[i].path);
+	}
+	if (stat("/dev/pts/ptmx", &st) == 0) {
+		if (unlink("/dev/ptmx") != 0 && errno != ENOENT)
+			fail_child(efd, "unlink", "/dev/ptmx");
+		must(symlink("pts/ptmx", "/dev/ptmx"), "symlink", "/dev/ptmx");
+	}
+	for (size_t i = 0; i < sizeof(device_links) / sizeof(device_links[0]); i++)
+		if (lstat(device_links[i].path, &st) != 0)
+			must(symlink(device_links[i].target, device_links[i].path), "symlink", device_links[i].path);
 }
 
 static void loopback_up(void)
@@ -190,6 +239,9 @@ static void loopback_up(void)
 	close(s);
 }
 
+static void explicit_layout(const struct helper_config *cfg, const int *source_fds);
+static void finish_init(const struct helper_config *cfg, int init_fd) __attribute__((noreturn));
+
 /* Runs as PID 1 of the new pid namespace; never returns. */
 static void container_init_child(const struct helper_config *cfg, int init_fd)
 {
@@ -199,14 +251,19 @@ static void container_init_child(const struct helper_config *cfg, int init_fd)
 
 	/* The cgroup namespace is made only now that the parent has moved us into
 	 * the container's cgroup, so that cgroup becomes its root. */
-	must(unshare(CLONE_NEWCGROUP), "unshare(cgroup)", "");
+	if (cfg->new_cgroupns)
+		must(unshare(CLONE_NEWCGROUP), "unshare(cgroup)", "");
 	must(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), "make mounts private", "/");
 	if (cfg->hostname)
 		must(sethostname(cfg->hostname, strlen(cfg->hostname)), "sethostname", cfg->hostname);
 
 	/* Mount sources are host paths: cloned now, attached once inside. */
 	for (size_t i = 0; i < cfg->n_mounts; i++) {
-		source_fds[i] = open_tree(AT_FDCWD, cfg->mounts[i].source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+		source_fds[i] = -1;
+		if (cfg->mounts[i].fstype)
+			continue; /* a filesystem, made inside */
+		source_fds[i] = open_tree(AT_FDCWD, cfg->mounts[i].source,
+					  OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (cfg->mounts[i].flat ? 0 : AT_RECURSIVE));
 		if (source_fds[i] < 0)
 			fail_child(efd, "open_tree(mount source)", cfg->mounts[i].source);
 	}
@@ -224,6 +281,10 @@ static void container_init_child(const struct helper_config *cfg, int init_fd)
 	must(chdir("/"), "chdir", "/");
 
 	/* From here every path is inside the container. */
+	if (cfg->explicit_layout) {
+		explicit_layout(cfg, source_fds);
+		finish_init(cfg, init_fd);
+	}
 	unsigned long sys_ro = cfg->privileged ? 0 : MS_RDONLY;
 	mount_point("/proc", 0555);
 	must(mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL), "mount proc", "/proc");
@@ -245,6 +306,29 @@ static void container_init_child(const struct helper_config *cfg, int init_fd)
 	}
 	if (!cfg->privileged)
 		restrict_kernel_interfaces();
+	finish_init(cfg, init_fd);
+}
+
+/* An OCI bundle's layout: its mounts in order, the standard devices, its masked and read-only paths, a read-only root. */
+static void explicit_layout(const struct helper_config *cfg, const int *source_fds)
+{
+	for (size_t i = 0; i < cfg->n_mounts; i++) {
+		if (cfg->mounts[i].fstype) {
+			filesystem_mount(&cfg->mounts[i]);
+		} else {
+			bind_user_mount(&cfg->mounts[i], source_fds[i], false);
+			close(source_fds[i]);
+		}
+	}
+	complete_devices();
+	restrict_paths(cfg->masked, cfg->n_masked, cfg->readonly_paths, cfg->n_readonly);
+	if (cfg->rootfs_readonly)
+		must(mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL), "remount root read-only", "/");
+}
+
+/* Network, stdio, privileges, then exec vigil-init. Never returns. */
+static void finish_init(const struct helper_config *cfg, int init_fd)
+{
 	if (cfg->network_none)
 		loopback_up();
 
@@ -277,7 +361,11 @@ int helper_create(const struct helper_config *cfg)
 	if (pipe2(go, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
 		return report_failure("pipe", errno, "");
 
-	unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
+	unsigned long flags = CLONE_NEWPID | CLONE_NEWNS;
+	if (cfg->new_uts)
+		flags |= CLONE_NEWUTS;
+	if (cfg->new_ipc)
+		flags |= CLONE_NEWIPC;
 	if (cfg->network_none)
 		flags |= CLONE_NEWNET;
 	struct cgroup_join join;

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { killTarget, removeContainer, runContainer, createContainer, startContainer, startStoppedProcess, stopContainer, stopProcess, DEFAULT_CGROUP_PARENT } from '../launcher/container.js';
+import { loadBundle } from '../launcher/oci-load.js';
 import { NAME_PATTERN, parseSpec, validateSpec, type ContainerSpec } from '../launcher/spec.js';
 import type { Store } from '../state/store.js';
 import { HostError, SpecError, StateError, UsageError } from '../util/errors.js';
@@ -53,10 +54,18 @@ export function cmdRun(ctx: Context, argv: string[], createOnly = false): number
   const p = parseArgs(argv, {
     name: 'string', memory: 'string', restart: 'string', network: 'string', detach: 'boolean',
     cpus: 'string', cpuset: 'string', rootfs: 'string', privileged: 'boolean', 'cap-add': 'string', 'cap-drop': 'string',
-  }, { '-d': 'detach' });
+    bundle: 'string',
+  }, { '-d': 'detach', '-b': 'bundle' });
   let spec: ContainerSpec;
   let file: string | null = null;
-  if (p.rest) {
+  if (typeof p.flags.bundle === 'string') {
+    // The bundle's config.json says everything; only --name and --restart (of its process, `main`) go with it.
+    const extra = Object.keys(p.flags).filter((f) => !['bundle', 'name', 'restart', 'detach'].includes(f));
+    if (extra.length || p.rest || p.positionals.length) {
+      throw new UsageError(`--bundle takes only --name and --restart (the bundle's config.json says the rest)${extra.length ? `; got --${extra.join(', --')}` : ''}`);
+    }
+    ({ spec, file } = loadBundle(p.flags.bundle, p.flags.name as string | undefined, p.flags.restart as string | undefined));
+  } else if (p.rest) {
     if (p.rest.length === 0) throw new UsageError('nothing after --: give the command to run');
     if (p.positionals.length) throw new UsageError('give either SPEC.yaml or -- CMD, not both');
     spec = specFromFlags(p.flags, p.rest);

@@ -203,7 +203,7 @@ function applyLimits(layout: CgroupLayout, v2: string, v1: ContainerCgroups['v1'
     write(path.join(layout.v2Controllers.has('pids') ? v2 : v1.pids!, 'pids.max'), String(limits.pids));
   }
   if (limits.cpus !== null) {
-    const period = 100_000;
+    const period = limits.cpuPeriod ?? 100_000;
     const quota = Math.max(1000, Math.round(limits.cpus * period));
     if (layout.v2Controllers.has('cpu')) write(path.join(v2, 'cpu.max'), `${quota} ${period}`);
     else {

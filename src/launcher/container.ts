@@ -14,6 +14,7 @@ import { cgroupDirs, createCgroups, detectLayout, killCgroupProcesses, removeCgr
 import { runHelper, runHelperSync, type HelperConfig, type HelperResult } from './helper.js';
 import { checkSpecOnHost } from './host-checks.js';
 import { initSecurityConfig, processLimitsConfig, securityConfig } from './isolation-config.js';
+import { ociLayoutConfig } from './oci-config.js';
 import { isAlive, signalIdentified, waitGoneSync } from './proc.js';
 import type { ContainerSpec, ProcessSpec } from './spec.js';
 
@@ -61,7 +62,9 @@ export function execConfig(state: ContainerState, command: string[], opts: { env
   if (!state.init || !state.cgroup) throw new StateError(`container "${state.name}" is not running`);
   // VIGIL_CONTAINER and VIGIL_PROCESS come last: a spec cannot override them (a
   // monitor finds the processes it started by them, see monitor/adopt.ts).
-  const env: Record<string, string> = { PATH: DEFAULT_PATH, HOSTNAME: state.spec.hostname, HOME: '/root', ...opts.env, VIGIL_CONTAINER: state.name };
+  // An OCI bundle's process gets exactly its config's env (and HOME, see oci-load.ts).
+  const defaults: Record<string, string> = state.spec.oci && opts.process ? {} : { PATH: DEFAULT_PATH, HOSTNAME: state.spec.hostname, HOME: '/root' };
+  const env: Record<string, string> = { ...defaults, ...opts.env, VIGIL_CONTAINER: state.name };
   const config: HelperConfig = [
     ['init_pid', String(state.init.pid)],
     ['init_start', String(state.init.startTime)],
@@ -159,8 +162,9 @@ export function startContainer(store: Store, name: string): ContainerState {
       ensureTracer(BPF_OBJECT_PATH, store.pinDir);
       watch(store.pinDir, BigInt(state.cgroup.id));
       fs.mkdirSync(store.rootfsMountpoint(name), { recursive: true });
+      const oci = state.spec.oci;
       const config: HelperConfig = [
-        ['hostname', state.spec.hostname],
+        ...(oci && !oci.namespaces.uts ? [] : [['hostname', state.spec.hostname] as [string, string]]),
         ['rootfs', state.spec.rootfs],
         ['rootfs_mountpoint', store.rootfsMountpoint(name)],
         ['init', INIT_PATH],
@@ -173,6 +177,7 @@ export function startContainer(store: Store, name: string): ContainerState {
           ['mount_target', m.target],
           ['mount_readonly', m.readonly ? '1' : '0'],
         ]),
+        ...(oci ? ociLayoutConfig(oci, state.cgroup) : []),
       ];
       const created = runHelperSync('create', config, store.heldLockFd);
       state.init = { pid: created.pid, startTime: created.startTime };

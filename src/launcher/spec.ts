@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import { SpecError, type SpecIssue } from '../util/errors.js';
 import { ms, parseDuration, parseSize, type Millis } from '../util/units.js';
+import type { OciLayout } from './oci-bundle.js';
 import { cpusetSpec, groupsSpec, rlimitsSpec, securitySpec, umaskSpec, type Rlimit, type SecuritySpec } from './spec-isolation.js';
 
 export const RESTART_POLICIES = ['never', 'on-failure', 'always', 'unless-stopped'] as const;
@@ -56,13 +57,19 @@ export interface ContainerSpec {
   rootfs: string;
   hostname: string;
   network: 'none' | 'host';
-  limits: { memory: number | null; pids: number | null; cpus: number | null; oomGroup: boolean; cpuWeight: number | null; cpuset: string | null };
+  limits: {
+    memory: number | null; pids: number | null; cpus: number | null; oomGroup: boolean; cpuWeight: number | null; cpuset: string | null;
+    /** The quota period in µs (default 100000); set only from an OCI bundle's cpu.period. */
+    cpuPeriod?: number | null;
+  };
   /** Extensions: every capability, no masked paths, writable /sys. */
   privileged: boolean;
   security: SecuritySpec;
   mounts: MountSpec[];
   restart: RestartPolicy;
   processes: ProcessSpec[];
+  /** Set when the container comes from an OCI bundle: its own filesystem layout and namespaces (oci-bundle.ts). */
+  oci?: OciLayout | null;
 }
 
 export const DEFAULT_BACKOFF: Backoff = {
@@ -226,7 +233,7 @@ function restartPolicy(c: Checker, v: unknown, path: string, inherited: RestartP
   return { policy, backoff, giveUp, successCodes, preventCodes };
 }
 
-const DEFAULT_RESTART: RestartPolicy = {
+export const DEFAULT_RESTART: RestartPolicy = {
   policy: 'on-failure',
   backoff: DEFAULT_BACKOFF,
   giveUp: null,
