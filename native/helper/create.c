@@ -128,14 +128,15 @@ static void mount_point(const char *path, mode_t mode)
  * read-only path is bound onto itself read-only. Paths this kernel lacks are
  * skipped.
  */
-static void restrict_paths(const char *const *masked, size_t n_masked, const char *const *readonly, size_t n_readonly)
+static void restrict_paths(const char *const *masked, size_t n_masked, const char *const *readonly, size_t n_readonly,
+			   unsigned long hardening)
 {
 	struct stat st;
 	for (size_t i = 0; i < n_masked; i++) {
 		if (stat(masked[i], &st) != 0)
 			continue; /* this kernel has no such file */
 		if (S_ISDIR(st.st_mode))
-			must(mount("tmpfs", masked[i], "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0"),
+			must(mount("tmpfs", masked[i], "tmpfs", MS_RDONLY | hardening, "size=0"),
 			     "mask", masked[i]);
 		else
 			must(mount("/dev/null", masked[i], NULL, MS_BIND, NULL), "mask", masked[i]);
@@ -144,7 +145,7 @@ static void restrict_paths(const char *const *masked, size_t n_masked, const cha
 		if (stat(readonly[i], &st) != 0)
 			continue;
 		must(mount(readonly[i], readonly[i], NULL, MS_BIND | MS_REC, NULL), "bind read-only", readonly[i]);
-		must(mount(NULL, readonly[i], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL),
+		must(mount(NULL, readonly[i], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | hardening, NULL),
 		     "remount read-only", readonly[i]);
 	}
 }
@@ -160,7 +161,8 @@ static void restrict_kernel_interfaces(void)
 	static const char *const readonly[] = {
 		"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 	};
-	restrict_paths(masked, sizeof(masked) / sizeof(masked[0]), readonly, sizeof(readonly) / sizeof(readonly[0]));
+	restrict_paths(masked, sizeof(masked) / sizeof(masked[0]), readonly, sizeof(readonly) / sizeof(readonly[0]),
+		       MS_NOSUID | MS_NODEV | MS_NOEXEC);
 }
 
 static void make_tree_readonly(const char *root)
@@ -321,7 +323,8 @@ static void explicit_layout(const struct helper_config *cfg, const int *source_f
 		}
 	}
 	complete_devices();
-	restrict_paths(cfg->masked, cfg->n_masked, cfg->readonly_paths, cfg->n_readonly);
+	/* As runc: read-only, nothing more (vigil's own default adds nosuid, nodev, noexec). */
+	restrict_paths(cfg->masked, cfg->n_masked, cfg->readonly_paths, cfg->n_readonly, 0);
 	if (cfg->rootfs_readonly)
 		must(mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL), "remount root read-only", "/");
 }

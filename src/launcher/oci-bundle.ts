@@ -152,7 +152,7 @@ function capabilityNames(c: Checker, v: unknown, p: string): string[] | undefine
  * only if they are inheritable too. vigil applies the bounding set and keeps
  * inheritable and ambient empty, so it accepts what has that same outcome.
  */
-function capabilities(c: Checker, v: unknown, p: string, uid: number): string[] | undefined {
+function capabilities(c: Checker, v: unknown, p: string): string[] | undefined {
   const o = obj(c, v, p);
   if (!o) return undefined;
   known(c, o, p, KNOWN.capabilities);
@@ -165,11 +165,11 @@ function capabilities(c: Checker, v: unknown, p: string, uid: number): string[] 
   }
   const inheritable = o.inheritable === undefined ? [] : capabilityNames(c, o.inheritable, join(p, 'inheritable'));
   if (inheritable?.length) c.fail(join(p, 'inheritable'), `not supported by vigil: ${WHY['process.capabilities.inheritable']}`);
+  // The kernel raises an ambient capability only if it is also inheritable
+  // (runc ignores that failure): with inheritable empty, ambient capabilities
+  // end up empty under runc as under vigil. For root they are in the bounding
+  // set, so effective, anyway.
   const ambient = o.ambient === undefined ? [] : capabilityNames(c, o.ambient, join(p, 'ambient'));
-  // Without inheritable the kernel refuses to raise ambient capabilities (runc
-  // ignores that failure): for root they are in the bounding set anyway, for
-  // another user they would be lost under runc too. Refuse what would differ.
-  if (ambient?.length && uid !== 0) c.fail(join(p, 'ambient'), 'not supported by vigil for a non-root user (the kernel raises ambient capabilities only when inheritable, which vigil keeps empty)');
   const outside = ambient?.filter((n) => !bounding.includes(n)) ?? [];
   if (outside.length) c.fail(join(p, 'ambient'), `${outside.join(', ')} not in the bounding set`);
   return bounding;
@@ -475,7 +475,7 @@ export function translateBundle(config: unknown, bundle: string, name: string, r
         if (m !== undefined) umask = m.toString(8).padStart(4, '0');
       }
     }
-    bounding = po.capabilities === undefined ? [] : capabilities(c, po.capabilities, 'process.capabilities', uid);
+    bounding = po.capabilities === undefined ? [] : capabilities(c, po.capabilities, 'process.capabilities');
     const limits = po.rlimits === undefined ? {} : rlimits(c, po.rlimits, 'process.rlimits');
     if (po.noNewPrivileges !== undefined) noNewPrivileges = c.boolean(po.noNewPrivileges, 'process.noNewPrivileges') ?? false;
     if (args && args.length && cwd !== undefined && limits) {

@@ -108,7 +108,6 @@ test('rlimits of RLIM_INFINITY are unlimited; additional groups and umask reach 
   const c = runcSpec();
   c.process.rlimits = [{ type: 'RLIMIT_CORE', soft: 0, hard: 18446744073709551615 }];
   c.process.user = { uid: 1000, gid: 100, additionalGids: [20, 44], umask: 0o27 };
-  c.process.capabilities.ambient = [];
   const p = translate(c).processes[0];
   t.deepEqual(p.rlimits, { core: { soft: 0, hard: 'unlimited' } });
   t.is(p.user, '1000:100');
@@ -139,7 +138,7 @@ const broken: Array<[string, (c: Record<string, any>) => void, RegExp]> = [
   ['inheritable capabilities', (c) => (c.process.capabilities.inheritable = ['CAP_KILL']), /^process\.capabilities\.inheritable: not supported by vigil/],
   ['effective outside bounding', (c) => c.process.capabilities.effective.push('CAP_SYS_ADMIN'), /^process\.capabilities\.effective: SYS_ADMIN not in the bounding set/],
   ['an unknown capability', (c) => c.process.capabilities.bounding.push('CAP_FLY'), /^process\.capabilities\.bounding\[3\]: unknown capability "CAP_FLY"/],
-  ['ambient for a non-root user', (c) => (c.process.user.uid = 1000), /^process\.capabilities\.ambient: not supported by vigil for a non-root user/],
+  ['ambient outside bounding', (c) => c.process.capabilities.ambient.push('CAP_CHOWN'), /^process\.capabilities\.ambient: CHOWN not in the bounding set/],
   ['an unknown rlimit', (c) => (c.process.rlimits[0].type = 'RLIMIT_FROGS'), /^process\.rlimits\[0\]\.type: unknown rlimit "RLIMIT_FROGS"/],
   ['an env entry without =', (c) => c.process.env.push('JUSTNAME'), /^process\.env\[2\]: expected "NAME=value"/],
   ['a relative cwd', (c) => (c.process.cwd = 'srv'), /^process\.cwd: expected an absolute path/],
