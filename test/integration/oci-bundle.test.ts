@@ -210,13 +210,38 @@ run('namespaces follow the bundle: without network, ipc and uts the process shar
     delete c.hostname;
     c.process.args = ['sleep', '600'];
   });
-  env.ok(t, 'run', '--bundle', dir, '--name', 'oci-ns');
+  env.ok(t, 'create', '--bundle', dir, '--name', 'oci-ns');
+  t.is(env.inspect(t, 'oci-ns').state, 'created');
+  env.ok(t, 'start', 'oci-ns');
   const pid = env.inspect(t, 'oci-ns').processes[0].pid!;
   const ns = (p: number | 'self', kind: string) => fs.readlinkSync(`/proc/${p}/ns/${kind}`);
   for (const kind of ['net', 'ipc', 'uts']) t.is(ns(pid, kind), ns('self', kind), kind);
   for (const kind of ['pid', 'mnt', 'cgroup']) t.not(ns(pid, kind), ns('self', kind), kind);
   env.ok(t, 'rm', '-f', 'oci-ns');
   t.deepEqual(env.leftovers(['oci-ns']), []);
+});
+
+run('the bundle\'s process is the business process "main": the monitor restarts it with the same confinement and env', async (t) => {
+  const dir = makeBundle('watched', (c) => (c.process.args = ['sleep', '600']));
+  const monitor = env.startMonitor();
+  try {
+    await monitor.waitFor((l) => l.kind === 'monitor' && /watching/.test(l.reason));
+    env.ok(t, 'run', '--bundle', dir, '--name', 'oci-watched');
+    const before = env.inspect(t, 'oci-watched').processes[0];
+    const from = monitor.lines.length;
+    process.kill(before.pid!, 'SIGKILL');
+    const restart = await monitor.waitFor((l) => l.kind === 'restart' && l.container === 'oci-watched' && l.process === 'main', 10_000, from);
+    t.not(restart.pid, before.pid);
+    const status = fs.readFileSync(`/proc/${restart.pid}/status`, 'utf8');
+    t.regex(status, /^CapBnd:\s+0000000020000420$/m);
+    t.regex(status, /^NoNewPrivs:\s+1$/m);
+    const environ = fs.readFileSync(`/proc/${restart.pid}/environ`, 'utf8').split('\0').filter(Boolean).sort();
+    t.deepEqual(environ, ['HOME=/', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'TERM=xterm', 'VIGIL_CONTAINER=oci-watched', 'VIGIL_PROCESS=main']);
+  } finally {
+    await monitor.stop();
+  }
+  env.ok(t, 'rm', '-f', 'oci-watched');
+  t.deepEqual(env.leftovers(['oci-watched']), []);
 });
 
 /** Each broken bundle: how to break it, and what the refusal must say. */
