@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { killTarget, removeContainer, runContainer, createContainer, startContainer, startStoppedProcess, stopContainer, stopProcess, DEFAULT_CGROUP_PARENT } from '../launcher/container.js';
 import { loadBundle } from '../launcher/oci-load.js';
+import { generation, logPolicyOf, readLog, rotateContainerLogs } from '../state/log-rotation.js';
 import { NAME_PATTERN, parseSpec, validateSpec, type ContainerSpec } from '../launcher/spec.js';
 import type { Store } from '../state/store.js';
 import { HostError, SpecError, StateError, UsageError } from '../util/errors.js';
@@ -98,7 +99,10 @@ export function cmdStart(ctx: Context, argv: string[]): number {
 export function cmdPs(ctx: Context, argv: string[]): number {
   const p = parseArgs(argv, { all: 'boolean', json: 'boolean' }, { '-a': 'all' });
   expectPositionals(p, 0, 0, 'vigil ps [-a] [--json]');
-  const rows = ctx.store.list().map(psRow).filter((r) => p.flags.all || r.state === 'running' || r.state === 'stopping');
+  const states = ctx.store.list();
+  // Without a monitor, logs are rotated whenever an operator looks.
+  for (const s of states) if (s.state === 'running') rotateContainerLogs((p) => ctx.store.logFile(s.name, p), s.spec);
+  const rows = states.map(psRow).filter((r) => p.flags.all || r.state === 'running' || r.state === 'stopping');
   if (p.flags.json) {
     ctx.out(JSON.stringify(rows) + '\n');
     return 0;
@@ -185,34 +189,58 @@ export function cmdLogs(ctx: Context, argv: string[]): Promise<number> | number 
   const tail = p.flags.tail === undefined ? Infinity : Number(p.flags.tail);
   if (!(tail >= 0)) throw new UsageError(`--tail expects a number, got ${JSON.stringify(p.flags.tail)}`);
   const prefix = (n: string) => (procs.length > 1 ? `${n} | ` : '');
+  const keep = logPolicyOf(state.spec).keep;
+  rotateContainerLogs((n) => ctx.store.logFile(name, n), state.spec);
   const offsets = new Map<string, number>();
   for (const n of procs) {
     const file = ctx.store.logFile(name, n);
-    const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-    offsets.set(n, Buffer.byteLength(text));
+    // Rotated generations first, oldest first, then the current file.
+    const text = readLog(file, keep);
+    offsets.set(n, fs.existsSync(file) ? fs.statSync(file).size : 0);
     const lines = text.split('\n');
     if (lines[lines.length - 1] === '') lines.pop();
     for (const l of lines.slice(Math.max(0, lines.length - tail))) ctx.out(`${prefix(n)}${l}\n`);
   }
   if (!p.flags.follow) return 0;
+  /** What `file` holds from `from` on, and where that ends. */
+  const readFrom = (file: string, from: number): [string, number] => {
+    let fd: number;
+    try {
+      fd = fs.openSync(file, 'r');
+    } catch {
+      return ['', from];
+    }
+    try {
+      const size = fs.fstatSync(fd).size;
+      if (size <= from) return ['', size];
+      const buf = Buffer.alloc(size - from);
+      const n = fs.readSync(fd, buf, 0, buf.length, from);
+      return [buf.subarray(0, n).toString('utf8'), from + n];
+    } finally {
+      fs.closeSync(fd);
+    }
+  };
   return new Promise<number>(() => {
     setInterval(() => {
+      rotateContainerLogs((n) => ctx.store.logFile(name, n), state.spec);
       for (const n of procs) {
         const file = ctx.store.logFile(name, n);
+        let from = offsets.get(n) ?? 0;
+        let text = '';
         let size = 0;
         try {
           size = fs.statSync(file).size;
         } catch {
           continue;
         }
-        const from = offsets.get(n) ?? 0;
-        if (size <= from) continue;
-        const fd = fs.openSync(file, 'r');
-        const buf = Buffer.alloc(size - from);
-        fs.readSync(fd, buf, 0, buf.length, from);
-        fs.closeSync(fd);
-        offsets.set(n, size);
-        for (const l of buf.toString('utf8').split('\n').filter(Boolean)) ctx.out(`${prefix(n)}${l}\n`);
+        if (size < from) {
+          // Rotated since the last look: the rest of what we had read is now generation 1.
+          text = readFrom(generation(file, 1), from)[0];
+          from = 0;
+        }
+        const [more, end] = readFrom(file, from);
+        offsets.set(n, end);
+        for (const l of (text + more).split('\n').filter(Boolean)) ctx.out(`${prefix(n)}${l}\n`);
       }
     }, 200);
   });

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { SpecError, type SpecIssue } from '../util/errors.js';
 import { ms, parseDuration, parseSize, type Millis } from '../util/units.js';
 import type { OciLayout } from './oci-bundle.js';
+import type { LogPolicy } from '../state/log-rotation.js';
 import { cpusetSpec, groupsSpec, rlimitsSpec, securitySpec, umaskSpec, type Rlimit, type SecuritySpec } from './spec-isolation.js';
 
 export const RESTART_POLICIES = ['never', 'on-failure', 'always', 'unless-stopped'] as const;
@@ -68,6 +69,8 @@ export interface ContainerSpec {
   mounts: MountSpec[];
   restart: RestartPolicy;
   processes: ProcessSpec[];
+  /** Log rotation of every process's log (absent in state of older builds: the default). */
+  logs?: LogPolicy;
   /** Set when the container comes from an OCI bundle: its own filesystem layout and namespaces (oci-bundle.ts). */
   oci?: OciLayout | null;
 }
@@ -281,10 +284,28 @@ function processSpec(c: Checker, v: unknown, path: string, inherited: RestartPol
   return { name, command, env, cwd, user, restart, security, rlimits, groups, umask };
 }
 
+export const DEFAULT_LOG_MAX_BYTES = 10 * 1024 * 1024;
+export const DEFAULT_LOG_KEEP = 3;
+
+/** `logs: {maxSize: 10M, keep: 3}`: rotate each process's log at maxSize, keep that many old ones. */
+function logPolicy(c: Checker, v: unknown, path: string): LogPolicy | undefined {
+  const o = c.object(v, path, ['maxSize', 'keep']);
+  if (!o) return undefined;
+  let maxBytes: number | undefined = DEFAULT_LOG_MAX_BYTES;
+  if (o.maxSize !== undefined) {
+    maxBytes = typeof o.maxSize === 'string' ? parseSize(o.maxSize) ?? undefined : undefined;
+    if (maxBytes === undefined) c.fail(join(path, 'maxSize'), `expected a size such as "10M", got ${describe(o.maxSize)}`);
+    else if (maxBytes < 1024) maxBytes = c.fail(join(path, 'maxSize'), `must be at least 1K, got ${describe(o.maxSize)}`);
+    else if (maxBytes > 2 ** 40) maxBytes = c.fail(join(path, 'maxSize'), `must be at most 1T, got ${describe(o.maxSize)}`);
+  }
+  const keep = o.keep === undefined ? DEFAULT_LOG_KEEP : c.number(o.keep, join(path, 'keep'), { min: 0, max: 100, integer: true });
+  return maxBytes === undefined || keep === undefined ? undefined : { maxBytes, keep };
+}
+
 /** Validate an already-parsed spec object. Throws SpecError listing every problem. */
 export function validateSpec(input: unknown, file: string | null = null): ContainerSpec {
   const c = new Checker();
-  const o = c.object(input, '', ['name', 'rootfs', 'hostname', 'network', 'limits', 'mounts', 'restart', 'processes', 'privileged', 'security']);
+  const o = c.object(input, '', ['name', 'rootfs', 'hostname', 'network', 'limits', 'mounts', 'restart', 'processes', 'privileged', 'security', 'logs']);
   if (!o) throw new SpecError(file, c.issues);
 
   const name = c.string(o.name, 'name', NAME_PATTERN, 'a container name ([a-z0-9][a-z0-9_.-]{0,62})');
@@ -337,6 +358,7 @@ export function validateSpec(input: unknown, file: string | null = null): Contai
     });
   }
 
+  const logs = o.logs === undefined ? { maxBytes: DEFAULT_LOG_MAX_BYTES, keep: DEFAULT_LOG_KEEP } : logPolicy(c, o.logs, 'logs');
   const restart = o.restart === undefined ? DEFAULT_RESTART : restartPolicy(c, o.restart, 'restart', DEFAULT_RESTART);
   const processes: ProcessSpec[] = [];
   if (!Array.isArray(o.processes) || o.processes.length === 0) {
@@ -352,8 +374,8 @@ export function validateSpec(input: unknown, file: string | null = null): Contai
       processes.push(proc);
     });
   }
-  if (c.issues.length || !name || !hostname || !network || !limits || !restart || !rootfs || privileged === undefined || !security) throw new SpecError(file, c.issues);
-  return { name, rootfs, hostname, network, limits, mounts, restart, processes, privileged, security };
+  if (c.issues.length || !name || !hostname || !network || !limits || !restart || !rootfs || privileged === undefined || !security || !logs) throw new SpecError(file, c.issues);
+  return { name, rootfs, hostname, network, limits, mounts, restart, processes, privileged, security, logs };
 }
 
 /** Parse YAML or JSON text (JSON is YAML) and validate it. */

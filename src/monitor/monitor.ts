@@ -11,6 +11,7 @@ import { recordStart, startProcess } from '../launcher/container.js';
 import { isAlive, signalIdentified } from '../launcher/proc.js';
 import { decide, describeDeath, isOperatorsDeath, type Death, type Decision } from '../policy/restart.js';
 import type { ContainerState, LastExit, ProcessState, Store } from '../state/store.js';
+import { rotateContainerLogs } from '../state/log-rotation.js';
 import { bpffsMount, drops, ensureTracer, openConsumer, watch, type EventConsumer } from '../tracer/tracer.js';
 import { flock } from '../tracer/native.js';
 import { NotFoundError, StateError, VigilError } from '../util/errors.js';
@@ -459,6 +460,8 @@ export class Monitor {
     for (const c of this.store.list()) {
       if (c.state !== 'running') continue;
       for (const p of c.processes) this.guard(`reconcile ${c.name}/${p.name}`, () => this.reconcileProcess(c, p));
+      // Processes write their logs themselves; the monitor is what rotates them while it runs.
+      this.guard(`rotate logs of ${c.name}`, () => rotateContainerLogs((p) => this.store.logFile(c.name, p), c.spec));
     }
     const dropped = drops(this.store.pinDir).reduce((a, b) => a + b, 0n);
     if (dropped > this.droppedSeen) {
