@@ -9,6 +9,7 @@ import path from 'node:path';
 import { HostError, UnsupportedError } from '../util/errors.js';
 import type { ContainerSpec } from './spec.js';
 import { sleepSync } from './proc.js';
+import { LEAF, ownBase, planV2Controllers, type V2Level } from './cgroup-v2-plan.js';
 
 export type Controller = 'memory' | 'pids' | 'cpu' | 'cpuset';
 const CONTROLLERS: Controller[] = ['memory', 'pids', 'cpu', 'cpuset'];
@@ -74,7 +75,8 @@ export function resolveParent(layout: CgroupLayout, parent: string, own = ownCgr
     const mount = v1Mount(layout, c);
     if (mount) v1[c] = path.join(mount, under(own.v1.get(c) ?? '/'));
   }
-  return { v2: path.join(layout.v2Mount, under(own.v2)), v1 };
+  // On v2, vigil's caller may have been moved to LEAF (see cgroup-v2-plan.ts): resolve above it.
+  return { v2: path.join(layout.v2Mount, under(ownBase(own.v2))), v1 };
 }
 
 /** A controller is used on v1 only when the v2 tree does not offer it. */
@@ -98,19 +100,75 @@ function write(file: string, value: string): void {
   }
 }
 
-/** Enable the controllers a container needs in every v2 ancestor's subtree_control. */
-function enableV2Controllers(layout: CgroupLayout, dir: string, needed: Controller[]): void {
+function hasProcesses(dir: string): boolean {
+  return readOr(path.join(dir, 'cgroup.procs'), '') !== '';
+}
+
+/** Move every process of `from` into `to` (mkdir'd), until `from` holds none. */
+function evacuate(from: string, to: string): void {
+  fs.mkdirSync(to, { recursive: true });
+  for (let round = 0; round < 20 && hasProcesses(from); round++) {
+    for (const pid of readOr(path.join(from, 'cgroup.procs'), '').split('\n').filter(Boolean)) {
+      try {
+        fs.writeFileSync(path.join(to, 'cgroup.procs'), pid);
+      } catch (err) {
+        // Exited meanwhile; anything else is a real failure.
+        if (!['ESRCH', 'EINVAL'].includes((err as NodeJS.ErrnoException).code ?? '')) throw HostError.from('write', path.join(to, 'cgroup.procs'), err);
+      }
+    }
+  }
+}
+
+/**
+ * Enable the controllers a container needs in every v2 ancestor's
+ * subtree_control, level by level top down (each read after the level above
+ * is done), following planV2Controllers. vigil's own cgroup is emptied into
+ * a leaf first when it holds processes (the "no internal processes" rule).
+ */
+function enableV2Controllers(layout: CgroupLayout, dir: string, needed: Controller[], parent: string, own = ownCgroups()): void {
   const wanted = needed.filter((c) => layout.v2Controllers.has(c));
   if (!wanted.length) return;
+  const ownDir = path.join(layout.v2Mount, ownBase(own.v2));
   const chain: string[] = [];
   for (let d = path.dirname(dir); d.startsWith(layout.v2Mount); d = path.dirname(d)) {
     chain.unshift(d);
     if (d === layout.v2Mount) break;
   }
   for (const d of chain) {
-    const enabled = readOr(path.join(d, 'cgroup.subtree_control'), '').split(/\s+/);
-    const missing = wanted.filter((c) => !enabled.includes(c));
-    if (missing.length) write(path.join(d, 'cgroup.subtree_control'), missing.map((c) => `+${c}`).join(' '));
+    const ours = parent.startsWith('/') || d === ownDir || d.startsWith(ownDir + '/');
+    if (ours && !fs.existsSync(d)) {
+      try {
+        fs.mkdirSync(d);
+      } catch (err) {
+        throw HostError.from('mkdir', d, err);
+      }
+    }
+    const level: V2Level = {
+      dir: d,
+      root: d === layout.v2Mount,
+      available: readOr(path.join(d, 'cgroup.controllers'), '').split(/\s+/).filter(Boolean),
+      enabled: readOr(path.join(d, 'cgroup.subtree_control'), '').split(/\s+/).filter(Boolean),
+      hasProcesses: d !== layout.v2Mount && hasProcesses(d),
+      ours,
+      own: d === ownDir,
+    };
+    for (const step of planV2Controllers([level], wanted)) {
+      if (step.kind === 'evacuate') evacuate(step.from, step.to);
+      else enableWithRetry(step.dir, step.controllers, level.own ? () => evacuate(d, path.join(d, LEAF)) : null);
+    }
+  }
+}
+
+/** A process may join our own cgroup between the evacuation and the write (EBUSY): evacuate again, a few times. */
+function enableWithRetry(dir: string, controllers: string[], reEvacuate: (() => void) | null): void {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      fs.writeFileSync(path.join(dir, 'cgroup.subtree_control'), controllers.map((c) => `+${c}`).join(' '));
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EBUSY' || !reEvacuate || attempt >= 5) throw HostError.from('write', path.join(dir, 'cgroup.subtree_control'), err);
+      reEvacuate();
+    }
   }
 }
 
@@ -145,7 +203,7 @@ export function createCgroups(layout: CgroupLayout, parent: string, name: string
     if (limits.pids !== null) needed.push('pids');
     if (limits.cpus !== null || limits.cpuWeight != null) needed.push('cpu');
     if (limits.cpuset != null) needed.push('cpuset');
-    enableV2Controllers(layout, v2, needed);
+    enableV2Controllers(layout, v2, needed, parent);
     mk(v2);
     const v1: ContainerCgroups['v1'] = {};
     for (const c of needed) {
