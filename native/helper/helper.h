@@ -67,6 +67,9 @@ struct helper_config {
 	bool explicit_layout;
 	bool rootfs_readonly;
 	bool new_ipc, new_uts, new_cgroupns; /* default true */
+	/* A user namespace: uid_map and gid_map lines ("inside outside count\n"...);
+	 * NULL: none. */
+	const char *uid_map, *gid_map;
 	const char *masked[64];
 	size_t n_masked;
 	const char *readonly_paths[64];

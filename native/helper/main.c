@@ -170,6 +170,10 @@ int parse_config(int fd, struct helper_config *cfg)
 			cfg->new_uts = !strcmp(val, "1");
 		else if (!strcmp(key, "new_cgroupns"))
 			cfg->new_cgroupns = !strcmp(val, "1");
+		else if (!strcmp(key, "uid_map"))
+			cfg->uid_map = val;
+		else if (!strcmp(key, "gid_map"))
+			cfg->gid_map = val;
 		else if (!strcmp(key, "masked_path"))
 			rc = add(cfg->masked, &cfg->n_masked, 64, val);
 		else if (!strcmp(key, "readonly_path"))

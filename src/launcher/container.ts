@@ -15,6 +15,7 @@ import { runHelper, runHelperSync, type HelperConfig, type HelperResult } from '
 import { checkSpecOnHost } from './host-checks.js';
 import { initSecurityConfig, processLimitsConfig, securityConfig } from './isolation-config.js';
 import { ociLayoutConfig } from './oci-config.js';
+import { idMapText } from './spec-isolation.js';
 import { isAlive, signalIdentified, waitGoneSync } from './proc.js';
 import type { ContainerSpec, ProcessSpec } from './spec.js';
 
@@ -178,6 +179,7 @@ export function startContainer(store: Store, name: string): ContainerState {
           ['mount_readonly', m.readonly ? '1' : '0'],
         ]),
         ...(oci ? ociLayoutConfig(oci, state.cgroup) : []),
+        ...(state.spec.userns ? [['uid_map', idMapText(state.spec.userns.uidMap)], ['gid_map', idMapText(state.spec.userns.gidMap)]] as Array<[string, string]> : []),
       ];
       const created = runHelperSync('create', config, store.heldLockFd);
       state.init = { pid: created.pid, startTime: created.startTime };

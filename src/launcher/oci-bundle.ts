@@ -11,8 +11,8 @@
 import path from 'node:path';
 import { SpecError } from '../util/errors.js';
 import { normalizeCapability } from './capabilities.js';
-import { RLIMIT_NAMES, type Rlimit } from './spec-isolation.js';
-import { Checker, DEFAULT_RESTART, MAX_ID, NAME_PATTERN, type ContainerSpec, type RestartPolicy } from './spec.js';
+import { idMapSpec, RLIMIT_NAMES, type Rlimit, type UserNamespace } from './spec-isolation.js';
+import { Checker, checkUsersMapped, DEFAULT_RESTART, MAX_ID, NAME_PATTERN, type ContainerSpec, type RestartPolicy } from './spec.js';
 
 export const OCI_PROCESS_NAME = 'main';
 
@@ -79,7 +79,7 @@ const KNOWN = {
   user: ['uid', 'gid', 'umask', 'additionalGids'],
   capabilities: ['bounding', 'effective', 'permitted', 'inheritable', 'ambient'],
   mount: ['destination', 'type', 'source', 'options'],
-  linux: ['namespaces', 'resources', 'maskedPaths', 'readonlyPaths', 'rootfsPropagation', 'sysctl', 'devices'],
+  linux: ['namespaces', 'resources', 'maskedPaths', 'readonlyPaths', 'rootfsPropagation', 'sysctl', 'devices', 'uidMappings', 'gidMappings'],
   resources: ['devices', 'memory', 'cpu', 'pids'],
   memory: ['limit'],
   cpu: ['shares', 'quota', 'period', 'cpus'],
@@ -92,8 +92,6 @@ const WHY: Record<string, string> = {
   'process.terminal': 'true needs a console socket (runc --console-socket); vigil writes output to `vigil logs` and attaches only `vigil exec`: set it to false',
   'process.user.username': 'give numeric uid and gid',
   'process.capabilities.inheritable': 'vigil keeps the inheritable set empty (CVE-2022-24769); leave it empty',
-  'linux.uidMappings': 'user namespaces are not supported by vigil yet',
-  'linux.gidMappings': 'user namespaces are not supported by vigil yet',
   'linux.cgroupsPath': 'vigil places the cgroup at PARENT/NAME: use --cgroup-parent',
   'linux.seccomp': 'vigil has no seccomp filter yet',
 };
@@ -273,6 +271,7 @@ interface Namespaces {
   ipc: boolean;
   uts: boolean;
   cgroup: boolean;
+  user: boolean;
 }
 
 function namespaces(c: Checker, v: unknown, p: string): Namespaces | undefined {
@@ -288,14 +287,13 @@ function namespaces(c: Checker, v: unknown, p: string): Namespaces | undefined {
     const type = c.oneOf(o.type, join(ip, 'type'), NAMESPACES);
     if (type === undefined) return;
     if (seen.has(type)) c.fail(join(ip, 'type'), `${type} is given twice`);
-    if (type === 'user') c.fail(ip, 'a user namespace is not supported by vigil yet');
     if (type === 'time') c.fail(ip, 'a time namespace is not supported by vigil');
     seen.add(type);
   });
   for (const needed of ['pid', 'mount']) {
     if (!seen.has(needed)) c.fail(p, `vigil always gives a container its own ${needed} namespace (vigil-init is its PID 1 and assembles its root): add {"type": "${needed}"}`);
   }
-  return { network: seen.has('network'), ipc: seen.has('ipc'), uts: seen.has('uts'), cgroup: seen.has('cgroup') };
+  return { network: seen.has('network'), ipc: seen.has('ipc'), uts: seen.has('uts'), cgroup: seen.has('cgroup'), user: seen.has('user') };
 }
 
 interface Resources {
@@ -401,7 +399,8 @@ export function translateBundle(config: unknown, bundle: string, name: string, r
   }
 
   // linux first: the namespaces decide what hostname and mounts may do.
-  let ns: Namespaces = { network: false, ipc: false, uts: false, cgroup: false };
+  let ns: Namespaces = { network: false, ipc: false, uts: false, cgroup: false, user: false };
+  let userns: UserNamespace | null = null;
   let res: Resources = { limits: { memory: null, pids: null, cpus: null, oomGroup: false, cpuWeight: null, cpuset: null, cpuPeriod: null }, denyAllDevices: false };
   let maskedPaths: string[] = [];
   let readonlyPaths: string[] = [];
@@ -422,6 +421,15 @@ export function translateBundle(config: unknown, bundle: string, name: string, r
     if (linux.rootfsPropagation !== undefined && !['private', 'rprivate'].includes(String(linux.rootfsPropagation))) {
       c.fail('linux.rootfsPropagation', `${JSON.stringify(linux.rootfsPropagation)} is not supported by vigil (its mounts are always private)`);
     }
+    if (ns.user) {
+      const uidMap = idMapSpec(c, linux.uidMappings, 'linux.uidMappings');
+      const gidMap = idMapSpec(c, linux.gidMappings, 'linux.gidMappings');
+      if (uidMap && gidMap) userns = { uidMap, gidMap };
+    } else {
+      for (const key of ['uidMappings', 'gidMappings'] as const) {
+        if (linux[key] !== undefined) c.fail(`linux.${key}`, 'given without a user namespace (add {"type": "user"} to linux.namespaces)');
+      }
+    }
     for (const key of ['sysctl', 'devices'] as const) {
       const v = linux[key];
       const empty = v === undefined || (Array.isArray(v) ? v.length === 0 : typeof v === 'object' && v !== null && Object.keys(v).length === 0);
@@ -437,6 +445,11 @@ export function translateBundle(config: unknown, bundle: string, name: string, r
   }
 
   const layoutMounts = o.mounts === undefined ? [] : mounts(c, o.mounts, 'mounts', bundle);
+  // In a user namespace the kernel mounts sysfs only in a network namespace, and mqueue only in an ipc namespace, of its own.
+  if (userns) layoutMounts?.forEach((m, i) => {
+    if (m.fstype === 'sysfs' && !ns.network) c.fail(`mounts[${i}]`, 'sysfs in a user namespace needs a network namespace too (add {"type": "network"})');
+    if (m.fstype === 'mqueue' && !ns.ipc) c.fail(`mounts[${i}]`, 'mqueue in a user namespace needs an ipc namespace too (add {"type": "ipc"})');
+  });
 
   let proc: ContainerSpec['processes'][number] | undefined;
   let bounding: string[] | undefined;
@@ -501,6 +514,7 @@ export function translateBundle(config: unknown, bundle: string, name: string, r
     }
   }
 
+  if (userns && proc) checkUsersMapped(c, userns, [['process', proc]]);
   if (c.issues.length || !proc || !rootfs || !bounding || !layoutMounts) throw new SpecError(file, c.issues);
   return {
     name,
@@ -513,6 +527,7 @@ export function translateBundle(config: unknown, bundle: string, name: string, r
     mounts: [],
     restart,
     processes: [proc],
+    userns,
     oci: {
       bundle,
       rootReadonly,

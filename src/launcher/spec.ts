@@ -8,7 +8,7 @@ import { SpecError, type SpecIssue } from '../util/errors.js';
 import { ms, parseDuration, parseSize, type Millis } from '../util/units.js';
 import type { OciLayout } from './oci-bundle.js';
 import type { LogPolicy } from '../state/log-rotation.js';
-import { cpusetSpec, groupsSpec, rlimitsSpec, securitySpec, umaskSpec, type Rlimit, type SecuritySpec } from './spec-isolation.js';
+import { cpusetSpec, groupsSpec, mapped, rlimitsSpec, securitySpec, umaskSpec, usernsSpec, type Rlimit, type SecuritySpec, type UserNamespace } from './spec-isolation.js';
 
 export const RESTART_POLICIES = ['never', 'on-failure', 'always', 'unless-stopped'] as const;
 export type RestartCondition = (typeof RESTART_POLICIES)[number];
@@ -69,6 +69,8 @@ export interface ContainerSpec {
   mounts: MountSpec[];
   restart: RestartPolicy;
   processes: ProcessSpec[];
+  /** A user namespace with these maps (extension); absent or null: none. */
+  userns?: UserNamespace | null;
   /** Log rotation of every process's log (absent in state of older builds: the default). */
   logs?: LogPolicy;
   /** Set when the container comes from an OCI bundle: its own filesystem layout and namespaces (oci-bundle.ts). */
@@ -305,7 +307,7 @@ function logPolicy(c: Checker, v: unknown, path: string): LogPolicy | undefined 
 /** Validate an already-parsed spec object. Throws SpecError listing every problem. */
 export function validateSpec(input: unknown, file: string | null = null): ContainerSpec {
   const c = new Checker();
-  const o = c.object(input, '', ['name', 'rootfs', 'hostname', 'network', 'limits', 'mounts', 'restart', 'processes', 'privileged', 'security', 'logs']);
+  const o = c.object(input, '', ['name', 'rootfs', 'hostname', 'network', 'limits', 'mounts', 'restart', 'processes', 'privileged', 'security', 'logs', 'userns']);
   if (!o) throw new SpecError(file, c.issues);
 
   const name = c.string(o.name, 'name', NAME_PATTERN, 'a container name ([a-z0-9][a-z0-9_.-]{0,62})');
@@ -358,6 +360,9 @@ export function validateSpec(input: unknown, file: string | null = null): Contai
     });
   }
 
+  const userns = o.userns === undefined ? null : usernsSpec(c, o.userns, 'userns');
+  if (userns && network === 'host') c.fail('userns', 'a user namespace needs network: none (its /sys can be mounted only in a network namespace of its own)');
+  if (userns && privileged) c.fail('userns', 'privileged: true and a user namespace contradict each other; give one or the other');
   const logs = o.logs === undefined ? { maxBytes: DEFAULT_LOG_MAX_BYTES, keep: DEFAULT_LOG_KEEP } : logPolicy(c, o.logs, 'logs');
   const restart = o.restart === undefined ? DEFAULT_RESTART : restartPolicy(c, o.restart, 'restart', DEFAULT_RESTART);
   const processes: ProcessSpec[] = [];
@@ -374,8 +379,19 @@ export function validateSpec(input: unknown, file: string | null = null): Contai
       processes.push(proc);
     });
   }
-  if (c.issues.length || !name || !hostname || !network || !limits || !restart || !rootfs || privileged === undefined || !security || !logs) throw new SpecError(file, c.issues);
-  return { name, rootfs, hostname, network, limits, mounts, restart, processes, privileged, security, logs };
+  if (userns) checkUsersMapped(c, userns, processes.map((p, i) => [`processes[${i}]`, p]));
+  if (c.issues.length || !name || !hostname || !network || !limits || !restart || !rootfs || privileged === undefined || !security || !logs || userns === undefined) throw new SpecError(file, c.issues);
+  return { name, rootfs, hostname, network, limits, mounts, restart, processes, privileged, security, logs, userns };
+}
+
+/** In a user namespace, a process's user and groups must be mapped ids, or it could not become them. */
+export function checkUsersMapped(c: Checker, userns: UserNamespace, processes: Array<[string, ProcessSpec]>): void {
+  for (const [path, p] of processes) {
+    const [uid, gid = uid] = (p.user ?? '0:0').split(':').map(Number);
+    if (!mapped(userns.uidMap, uid)) c.fail(`${path}.user`, `uid ${uid} is not mapped in the user namespace (userns.uidMap)`);
+    if (!mapped(userns.gidMap, gid)) c.fail(`${path}.user`, `gid ${gid} is not mapped in the user namespace (userns.gidMap)`);
+    for (const g of p.groups) if (!mapped(userns.gidMap, g)) c.fail(`${path}.groups`, `gid ${g} is not mapped in the user namespace (userns.gidMap)`);
+  }
 }
 
 /** Parse YAML or JSON text (JSON is YAML) and validate it. */

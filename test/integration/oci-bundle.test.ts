@@ -244,6 +244,49 @@ run('the bundle\'s process is the business process "main": the monitor restarts 
   t.deepEqual(env.leftovers(['oci-watched']), []);
 });
 
+/** chown -R for a rootfs seen through a user namespace (symlinks themselves, not their targets). */
+function chownTree(dir: string, uid: number, gid: number): void {
+  fs.lchownSync(dir, uid, gid);
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) chownTree(p, uid, gid);
+    else fs.lchownSync(p, uid, gid);
+  }
+}
+
+run('a user namespace from linux.uidMappings: root inside, an unprivileged id on the host; the same view as runc run', async (t) => {
+  const dir = makeBundle('userns', (c) => {
+    c.linux.namespaces.push({ type: 'user' });
+    c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    c.process.args = ['sh', '-c', `${PROBE}\ncat /proc/self/uid_map /proc/self/gid_map | tr -s ' '\nexec sleep 600`];
+  });
+  chownTree(path.join(dir, 'rootfs'), 100000, 100000);
+  // runc walks to the bundle as the namespace's root (vigil does so as the host's): the test root is 0700.
+  fs.chmodSync(env.root, 0o711);
+  const runcConfig = path.join(dir, 'config.json');
+  // runc's process must end for `runc run` to return: the same probe without the sleep.
+  const original = fs.readFileSync(runcConfig, 'utf8');
+  const c = JSON.parse(original);
+  c.process.args[2] = c.process.args[2].replace('\nexec sleep 600', '');
+  fs.writeFileSync(runcConfig, JSON.stringify(c));
+  const runc = runcRun(t, dir, 'userns');
+  fs.writeFileSync(runcConfig, original);
+  const vigil = await vigilRun(t, dir, 'oci-userns');
+  compare(t, vigil, runc);
+  t.regex(vigil, /^ids=0:0 groups=0$/m);
+  t.regex(vigil, /^ 0 100000 65536$/m);
+  t.regex(vigil, /^CapEff:0000000020000420$/m);
+  t.regex(vigil, /^mount:\/dev\/null \S+ devtmpfs$/m, 'device nodes are the host\'s, bound (no mknod in a user namespace)');
+  const pid = env.inspect(t, 'oci-userns').processes[0].pid!;
+  t.regex(fs.readFileSync(`/proc/${pid}/status`, 'utf8'), /^Uid:\s+100000\s+100000\s+100000\s+100000$/m, 'an unprivileged uid on the host');
+  const exec = env.cli('exec', 'oci-userns', '--', 'sh', '-c', 'id -u; cat /proc/self/uid_map | tr -s " "');
+  t.is(exec.status, 0, exec.stderr);
+  t.is(exec.stdout, '0\n 0 100000 65536\n', 'vigil exec joins the user namespace too');
+  env.ok(t, 'rm', '-f', 'oci-userns');
+  t.deepEqual(env.leftovers(['oci-userns']), []);
+});
+
 /** Each broken bundle: how to break it, and what the refusal must say. */
 const broken: Array<[string, (dir: string) => void, RegExp, number]> = [
   ['no config.json', (d) => fs.rmSync(path.join(d, 'config.json')), /config\.json: the bundle has no config\.json/, 2],

@@ -122,7 +122,18 @@ const broken: Array<[string, (c: Record<string, any>) => void, RegExp]> = [
   ['an unknown top-level field', (c) => (c.frobnicate = 1), /^frobnicate: not supported by vigil$/],
   ['seccomp', (c) => (c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW' }), /^linux\.seccomp: not supported by vigil/],
   ['a user name', (c) => (c.process.user.username = 'root'), /^process\.user\.username: not supported/],
-  ['a user namespace', (c) => c.linux.namespaces.push({ type: 'user' }), /^linux\.namespaces\[5\]: a user namespace is not supported/],
+  ['a user namespace without mappings', (c) => c.linux.namespaces.push({ type: 'user' }), /^linux\.uidMappings: expected a non-empty list/],
+  ['mappings without a user namespace', (c) => (c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }]), /^linux\.uidMappings: given without a user namespace/],
+  ['a user not mapped', (c) => {
+    c.linux.namespaces.push({ type: 'user' });
+    c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 1000 }];
+    c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 1000 }];
+    c.process.user = { uid: 1000, gid: 0 };
+  }, /^process\.user: uid 1000 is not mapped in the user namespace/],
+  ['sysfs in a user namespace without a network namespace', (c) => {
+    c.linux.namespaces = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'user' }];
+    c.linux.uidMappings = c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+  }, /^mounts\[5\]: sysfs in a user namespace needs a network namespace/],
   ['a namespace path', (c) => (c.linux.namespaces[1].path = '/proc/1/ns/net'), /^linux\.namespaces\[1\]\.path: joining an existing namespace/],
   ['no pid namespace', (c) => c.linux.namespaces.shift(), /^linux\.namespaces: vigil always gives a container its own pid namespace/],
   ['an overlay mount', (c) => c.mounts.push({ destination: '/x', type: 'overlay', source: 'overlay' }), /^mounts\[7\]\.type: "overlay" is not supported/],
@@ -159,6 +170,15 @@ for (const [what, change, expected] of broken) {
     t.true(err.message.startsWith('/srv/bundles/box/config.json: '), err.message);
   });
 }
+
+test('a user namespace with its mappings', (t) => {
+  const c = runcSpec();
+  c.linux.namespaces.push({ type: 'user' });
+  c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+  c.linux.gidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+  t.deepEqual(translate(c).userns, { uidMap: [{ containerID: 0, hostID: 100000, size: 65536 }], gidMap: [{ containerID: 0, hostID: 200000, size: 65536 }] });
+  t.is(translate(runcSpec()).userns, null);
+});
 
 test('every problem is reported at once', (t) => {
   const c = runcSpec();
