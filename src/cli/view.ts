@@ -28,6 +28,7 @@ export function inspectView(s: ContainerState): Record<string, unknown> {
     hostname: s.spec.hostname,
     rootfs: s.spec.rootfs,
     ...(s.spec.oci ? { bundle: s.spec.oci.bundle } : {}),
+    ...(s.spec.userns ? { userns: s.spec.userns } : {}),
     network: s.spec.network,
     limits: s.spec.limits,
     // What the container's processes may do, resolved (a process's own changes are in its entry).

@@ -12,32 +12,13 @@ import path from 'node:path';
 import { SpecError } from '../util/errors.js';
 import { normalizeCapability } from './capabilities.js';
 import { idMapSpec, RLIMIT_NAMES, type Rlimit, type UserNamespace } from './spec-isolation.js';
-import { Checker, checkUsersMapped, DEFAULT_RESTART, MAX_ID, NAME_PATTERN, type ContainerSpec, type RestartPolicy } from './spec.js';
+import { absolute, join, known, list, obj, strings, uint, WHY } from './oci-fields.js';
+import { bundleMounts, MS, type LayoutMount } from './oci-mounts.js';
+import { Checker, checkUsersMapped, DEFAULT_RESTART, NAME_PATTERN, type ContainerSpec, type RestartPolicy } from './spec.js';
+
+export { MS, type LayoutMount };
 
 export const OCI_PROCESS_NAME = 'main';
-
-/** MS_* flags from linux/mount.h. */
-export const MS = {
-  RDONLY: 1, NOSUID: 2, NODEV: 4, NOEXEC: 8, SYNCHRONOUS: 16, DIRSYNC: 128, NOSYMFOLLOW: 256,
-  NOATIME: 1024, NODIRATIME: 2048, REC: 16384, UNBINDABLE: 1 << 17, PRIVATE: 1 << 18, SLAVE: 1 << 19,
-  SHARED: 1 << 20, RELATIME: 1 << 21, STRICTATIME: 1 << 24, LAZYTIME: 1 << 25,
-} as const;
-
-/** A mount of the bundle, in its order. `cgroup` is resolved when the container's cgroup exists. */
-export interface LayoutMount {
-  kind: 'filesystem' | 'bind' | 'cgroup';
-  destination: string;
-  /** bind: an absolute host path; filesystem: the source string given (e.g. "proc"). */
-  source: string;
-  /** filesystem only: proc, sysfs, tmpfs, devpts, mqueue. */
-  fstype: string | null;
-  flags: number;
-  propagation: number;
-  /** Filesystem options the kernel reads (mode=755,size=64k,...). */
-  data: string;
-  /** A bind without its submounts ("bind" rather than "rbind"). */
-  flat: boolean;
-}
 
 /** What an OCI bundle sets that vigil's own spec leaves to defaults. */
 export interface OciLayout {
@@ -51,25 +32,7 @@ export interface OciLayout {
   annotations: Record<string, string>;
 }
 
-const FILESYSTEMS = ['proc', 'sysfs', 'tmpfs', 'devpts', 'mqueue'];
 const NAMESPACES = ['pid', 'network', 'mount', 'ipc', 'uts', 'user', 'cgroup', 'time'];
-
-/** Mount options that are MS_* flags: [set, flag]. */
-const FLAG_OPTIONS: Record<string, [boolean, number]> = {
-  ro: [true, MS.RDONLY], rw: [false, MS.RDONLY], nosuid: [true, MS.NOSUID], suid: [false, MS.NOSUID],
-  nodev: [true, MS.NODEV], dev: [false, MS.NODEV], noexec: [true, MS.NOEXEC], exec: [false, MS.NOEXEC],
-  sync: [true, MS.SYNCHRONOUS], async: [false, MS.SYNCHRONOUS], dirsync: [true, MS.DIRSYNC],
-  noatime: [true, MS.NOATIME], atime: [false, MS.NOATIME], nodiratime: [true, MS.NODIRATIME], diratime: [false, MS.NODIRATIME],
-  relatime: [true, MS.RELATIME], norelatime: [false, MS.RELATIME], strictatime: [true, MS.STRICTATIME],
-  nostrictatime: [false, MS.STRICTATIME], lazytime: [true, MS.LAZYTIME], nolazytime: [false, MS.LAZYTIME],
-  nosymfollow: [true, MS.NOSYMFOLLOW], symfollow: [false, MS.NOSYMFOLLOW], defaults: [false, 0], nomand: [false, 0],
-};
-const PROPAGATION: Record<string, number> = {
-  private: MS.PRIVATE, rprivate: MS.PRIVATE | MS.REC, shared: MS.SHARED, rshared: MS.SHARED | MS.REC,
-  slave: MS.SLAVE, rslave: MS.SLAVE | MS.REC, unbindable: MS.UNBINDABLE, runbindable: MS.UNBINDABLE | MS.REC,
-};
-
-type Obj = Record<string, unknown>;
 
 /** Fields accepted at each level; anything else is refused by name. */
 const KNOWN = {
@@ -78,57 +41,12 @@ const KNOWN = {
   process: ['terminal', 'user', 'args', 'env', 'cwd', 'capabilities', 'rlimits', 'noNewPrivileges'],
   user: ['uid', 'gid', 'umask', 'additionalGids'],
   capabilities: ['bounding', 'effective', 'permitted', 'inheritable', 'ambient'],
-  mount: ['destination', 'type', 'source', 'options'],
   linux: ['namespaces', 'resources', 'maskedPaths', 'readonlyPaths', 'rootfsPropagation', 'sysctl', 'devices', 'uidMappings', 'gidMappings'],
   resources: ['devices', 'memory', 'cpu', 'pids'],
   memory: ['limit'],
   cpu: ['shares', 'quota', 'period', 'cpus'],
   pids: ['limit'],
 } as const;
-
-/** Why a known runtime-spec field is not taken, when there is more to say than "not supported". */
-const WHY: Record<string, string> = {
-  hooks: 'vigil runs no hooks (nothing of vigil stays on the host to run poststop hooks)',
-  'process.terminal': 'true needs a console socket (runc --console-socket); vigil writes output to `vigil logs` and attaches only `vigil exec`: set it to false',
-  'process.user.username': 'give numeric uid and gid',
-  'process.capabilities.inheritable': 'vigil keeps the inheritable set empty (CVE-2022-24769); leave it empty',
-  'linux.cgroupsPath': 'vigil places the cgroup at PARENT/NAME: use --cgroup-parent',
-  'linux.seccomp': 'vigil has no seccomp filter yet',
-};
-
-function join(p: string, key: string | number): string {
-  return typeof key === 'number' ? `${p}[${key}]` : p ? `${p}.${key}` : key;
-}
-
-/** Refuse every key outside `allowed`, by its full path. */
-function known(c: Checker, o: Obj, p: string, allowed: readonly string[]): void {
-  for (const key of Object.keys(o)) {
-    if (allowed.includes(key)) continue;
-    const full = join(p, key);
-    c.fail(full, WHY[full] ? `not supported by vigil: ${WHY[full]}` : 'not supported by vigil');
-  }
-}
-
-function obj(c: Checker, v: unknown, p: string): Obj | undefined {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return c.fail(p, `expected an object, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`);
-  return v as Obj;
-}
-
-function list(c: Checker, v: unknown, p: string): unknown[] | undefined {
-  if (!Array.isArray(v)) return c.fail(p, `expected an array, got ${v === null ? 'null' : typeof v}`);
-  return v;
-}
-
-function strings(c: Checker, v: unknown, p: string): string[] | undefined {
-  const a = list(c, v, p);
-  if (!a) return undefined;
-  const out = a.map((s, i) => c.string(s, join(p, i)));
-  return out.every((s) => s !== undefined) ? (out as string[]) : undefined;
-}
-
-function uint(c: Checker, v: unknown, p: string, max = MAX_ID): number | undefined {
-  return c.number(v, p, { min: 0, max, integer: true });
-}
 
 /** A capability list as vigil's names; every entry must be known. */
 function capabilityNames(c: Checker, v: unknown, p: string): string[] | undefined {
@@ -209,61 +127,6 @@ function rlimits(c: Checker, v: unknown, p: string): Record<string, Rlimit> | un
 function limitValue(c: Checker, v: unknown, p: string): number | 'unlimited' | undefined {
   if (typeof v === 'number' && v >= 2 ** 64 - 1) return 'unlimited';
   return c.number(v, p, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true });
-}
-
-function absolute(c: Checker, v: unknown, p: string): string | undefined {
-  return c.absolutePath(v, p);
-}
-
-function mounts(c: Checker, v: unknown, p: string, bundle: string): LayoutMount[] | undefined {
-  const a = list(c, v, p);
-  if (!a) return undefined;
-  const out: LayoutMount[] = [];
-  a.forEach((item, i) => {
-    const ip = join(p, i);
-    const o = obj(c, item, ip);
-    if (!o) return;
-    known(c, o, ip, KNOWN.mount);
-    const destination = absolute(c, o.destination, join(ip, 'destination'));
-    if (destination === '/') c.fail(join(ip, 'destination'), 'cannot mount over the container root (that is root.path)');
-    const type = o.type === undefined ? null : c.string(o.type, join(ip, 'type'));
-    const options = o.options === undefined ? [] : strings(c, o.options, join(ip, 'options'));
-    const source = o.source === undefined ? null : c.string(o.source, join(ip, 'source'));
-    if (destination === undefined || type === undefined || options === undefined || source === undefined) return;
-    const isBind = options.includes('bind') || options.includes('rbind') || type === 'bind';
-    let kind: LayoutMount['kind'];
-    if (isBind) kind = 'bind';
-    else if (type === 'cgroup' || type === 'cgroup2') kind = 'cgroup';
-    else if (type !== null && FILESYSTEMS.includes(type)) kind = 'filesystem';
-    else {
-      c.fail(join(ip, 'type'), `${JSON.stringify(type)} is not supported by vigil (bind, proc, sysfs, tmpfs, devpts, mqueue, cgroup, cgroup2)`);
-      return;
-    }
-    let flags = 0;
-    let propagation = 0;
-    const data: string[] = [];
-    options.forEach((opt, j) => {
-      const op = join(join(ip, 'options'), j);
-      if (opt === 'bind' || opt === 'rbind') return;
-      if (opt in FLAG_OPTIONS) {
-        const [set, flag] = FLAG_OPTIONS[opt];
-        flags = set ? flags | flag : flags & ~flag;
-      } else if (opt in PROPAGATION) propagation = PROPAGATION[opt];
-      else if (kind === 'filesystem' && /^[a-z0-9_]+(=[^,]*)?$/i.test(opt)) data.push(opt); // read by the filesystem itself, e.g. mode=755
-      else c.fail(op, `${JSON.stringify(opt)} is not a mount option vigil supports${kind === 'filesystem' ? '' : ` for a ${kind} mount`}`);
-    });
-    let resolved = source ?? type ?? '';
-    if (kind === 'bind') {
-      if (!source) return void c.fail(join(ip, 'source'), 'a bind mount needs a source');
-      // runtime-spec: a relative bind source is relative to the bundle.
-      resolved = path.resolve(bundle, source);
-    }
-    out.push({
-      kind, destination, source: resolved, fstype: kind === 'filesystem' ? type : null, flags, propagation,
-      data: data.join(','), flat: options.includes('bind') && !options.includes('rbind'),
-    });
-  });
-  return out;
 }
 
 interface Namespaces {
@@ -444,7 +307,7 @@ export function translateBundle(config: unknown, bundle: string, name: string, r
     if (!ns.uts) c.fail('hostname', 'a hostname needs a uts namespace (add {"type": "uts"} to linux.namespaces)');
   }
 
-  const layoutMounts = o.mounts === undefined ? [] : mounts(c, o.mounts, 'mounts', bundle);
+  const layoutMounts = o.mounts === undefined ? [] : bundleMounts(c, o.mounts, 'mounts', bundle);
   // In a user namespace the kernel mounts sysfs only in a network namespace, and mqueue only in an ipc namespace, of its own.
   if (userns) layoutMounts?.forEach((m, i) => {
     if (m.fstype === 'sysfs' && !ns.network) c.fail(`mounts[${i}]`, 'sysfs in a user namespace needs a network namespace too (add {"type": "network"})');

@@ -7,7 +7,8 @@
  */
 import type { ContainerCgroups } from './cgroups.js';
 import type { HelperConfig } from './helper.js';
-import type { LayoutMount, OciLayout } from './oci-bundle.js';
+import type { OciLayout } from './oci-bundle.js';
+import type { LayoutMount } from './oci-mounts.js';
 
 function mountConfig(m: LayoutMount): HelperConfig {
   return [
