@@ -255,6 +255,10 @@ function applyLimits(layout: CgroupLayout, v2: string, v1: ContainerCgroups['v1'
         throw new UnsupportedError('memory.oom.group', 'limits.oomGroup needs the cgroup v2 memory controller, which this host does not offer (only v1 memory)');
       }
       write(path.join(v1.memory!, 'memory.limit_in_bytes'), String(limits.memory));
+      // No swap beyond the limit, as memory.swap.max 0 on v2: a hog is OOM-killed
+      // at the limit even on a host with swap (where swap accounting is on).
+      const memsw = path.join(v1.memory!, 'memory.memsw.limit_in_bytes');
+      if (fs.existsSync(memsw)) write(memsw, String(limits.memory));
     }
   }
   if (limits.pids !== null) {
