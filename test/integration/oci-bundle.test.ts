@@ -166,7 +166,7 @@ run('an unmodified `runc spec` bundle (terminal false, our command) runs under v
   t.deepEqual(env.leftovers(['oci-plain']), []);
 });
 
-run('a richer bundle: user, groups, umask, env, cwd, rlimits, a bind, a writable root, memory and pids limits', async (t) => {
+run('a richer bundle: user, groups, umask, env, cwd, rlimits, a bind, a writable root, memory, pids and cpu limits', async (t) => {
   const data = path.join(env.root, 'data');
   fs.mkdirSync(data, { recursive: true });
   fs.writeFileSync(path.join(data, 'marker'), 'from the host\n');
@@ -181,6 +181,7 @@ run('a richer bundle: user, groups, umask, env, cwd, rlimits, a bind, a writable
     c.mounts.push({ destination: '/data', type: 'bind', source: data, options: ['rbind', 'ro'] });
     c.linux.resources.memory = { limit: 64 * 1024 * 1024 };
     c.linux.resources.pids = { limit: 64 };
+    c.linux.resources.cpu = { shares: 512, quota: 50_000, period: 200_000, cpus: '0' };
   });
   const runc = runcRun(t, dir, 'rich');
   const vigil = await vigilRun(t, dir, 'oci-rich');
@@ -201,6 +202,11 @@ run('a richer bundle: user, groups, umask, env, cwd, rlimits, a bind, a writable
   const pidsFile = layout.v2Controllers.has('pids') ? path.join(state.cgroup!.v2, 'pids.max') : path.join(state.cgroup!.v1.pids!, 'pids.max');
   t.is(fs.readFileSync(memoryFile, 'utf8').trim(), String(64 * 1024 * 1024));
   t.is(fs.readFileSync(pidsFile, 'utf8').trim(), '64');
+  const cpu = (v2File: string, v1File: string, controller: 'cpu' | 'cpuset' = 'cpu') => fs.readFileSync(
+    layout.v2Controllers.has(controller) ? path.join(state.cgroup!.v2, v2File) : path.join(state.cgroup!.v1[controller]!, v1File), 'utf8').trim();
+  if (layout.v2Controllers.has('cpu')) t.is(cpu('cpu.max', ''), '50000 200000');
+  else t.deepEqual([cpu('', 'cpu.cfs_quota_us'), cpu('', 'cpu.cfs_period_us'), cpu('', 'cpu.shares')], ['50000', '200000', '512']);
+  t.is(cpu('cpuset.cpus', 'cpuset.cpus', 'cpuset'), '0');
   env.ok(t, 'rm', '-f', 'oci-rich');
   t.deepEqual(env.leftovers(['oci-rich']), []);
 });
