@@ -11,7 +11,7 @@ import { recordStart, startProcess } from '../launcher/container.js';
 import { isAlive, signalIdentified } from '../launcher/proc.js';
 import { decide, describeDeath, isOperatorsDeath, type Death, type Decision } from '../policy/restart.js';
 import type { ContainerState, LastExit, ProcessState, Store } from '../state/store.js';
-import { bpffsMount, drops, ensureTracer, openConsumer, watch, type EventConsumer } from '../tracer/tracer.js';
+import { bpffsMount, ensureTracer, openConsumer, watch, type EventConsumer } from '../tracer/tracer.js';
 import { flock } from '../tracer/native.js';
 import { NotFoundError, StateError, VigilError } from '../util/errors.js';
 import { monoNow, nsToMs, type MonoNs } from '../util/units.js';
@@ -22,6 +22,8 @@ import { Reporter } from './report.js';
 import { startControl } from './control.js';
 import { journalDir, JournalWriter } from '../journal/journal.js';
 import type { ControlServer } from '../control/server.js';
+import { ProcessTree } from './process-tree.js';
+import { seedTree, TracerHealth } from './tracer-health.js';
 
 const RECONCILE_INTERVAL_MS = 2000;
 const RECENT_LIMIT = 4096;
@@ -47,7 +49,9 @@ export class Monitor {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   /** Restarts whose helper is running now, by "container/process". */
   private readonly starting = new Set<string>();
-  private droppedSeen = 0n;
+  /** Each container's processes and binaries, from fork/exec/exit events. */
+  readonly tree = new ProcessTree();
+  private readonly tracerHealth: TracerHealth;
   /** Last fatal signal aimed at each pid, to name the sender of a kill. */
   private readonly lastSignal = new Map<number, SignalEvent>();
   private readonly oomVictims = new Set<number>();
@@ -65,6 +69,7 @@ export class Monitor {
 
   constructor(private readonly store: Store, options: MonitorOptions) {
     this.reporter = new Reporter(options.json, options.write);
+    this.tracerHealth = new TracerHealth(store.pinDir);
   }
 
   start(): void {
@@ -79,9 +84,10 @@ export class Monitor {
     this.reporter.attachJournal(journal);
     const { cutBytes, cutWhy, lastSeq } = journal.recovery;
     if (cutBytes) this.note(`journal: cut ${cutBytes} byte(s) off its tail (${cutWhy}); numbering continues after seq ${lastSeq}`);
-    this.control = startControl(this.store, this.reporter, Date.now());
+    this.control = startControl(this.store, this.reporter, Date.now(), { tracer: () => this.tracerHealth.view(), tree: (id) => this.tree.view(id) });
     bpffsMount();
     const { loaded } = ensureTracer(BPF_OBJECT_PATH, this.store.pinDir);
+    for (const c of this.store.list()) if (c.state === 'running') seedTree(this.tree, c);
     for (const c of this.store.list()) {
       if (c.cgroup) watch(this.store.pinDir, BigInt(c.cgroup.id));
     }
@@ -158,6 +164,8 @@ export class Monitor {
       this.reporter.emit({ kind: 'error', container: null, process: null, pid: null, reason: `${decodeErrors} tracer record(s) could not be decoded` });
     }
     for (const e of events) {
+      this.tree.apply(e);
+      if (e.kind === 'fork' || e.kind === 'exec') continue; // the tree is all they feed
       this.guard(`handling a ${e.kind} event`, () => {
         if (e.kind === 'signal') this.onSignal(e);
         else if (e.kind === 'oom') this.onOom(e);
@@ -460,11 +468,7 @@ export class Monitor {
       if (c.state !== 'running') continue;
       for (const p of c.processes) this.guard(`reconcile ${c.name}/${p.name}`, () => this.reconcileProcess(c, p));
     }
-    const dropped = drops(this.store.pinDir).reduce((a, b) => a + b, 0n);
-    if (dropped > this.droppedSeen) {
-      this.reporter.emit({ kind: 'error', container: null, process: null, pid: null, reason: `the tracer dropped ${dropped - this.droppedSeen} more event(s) (ring buffer full; ${dropped} in all)` });
-      this.droppedSeen = dropped;
-    }
+    for (const news of this.tracerHealth.check()) this.reporter.emit({ kind: 'error', container: null, process: null, pid: null, reason: news });
   }
 
   private reconcileProcess(c: ContainerState, p: ProcessState): void {

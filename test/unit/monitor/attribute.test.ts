@@ -8,11 +8,11 @@ const task = (pid: number, startTick: number, comm = 'svc'): TaskIdentity => ({ 
 const at = new Date('2026-12-03T18:00:00.000Z');
 
 function exitEvent(over: Partial<ExitEvent>): ExitEvent {
-  return { kind: 'exit', tsNs: 1n as MonoNs, cgroupId: 77n, version: 1, task: task(100, 5000), ppid: 1, exitCode: 0, status: 0, signal: null, coreDumped: false, oomVictim: false, flags: 0, ...over };
+  return { kind: 'exit', tsNs: 1n as MonoNs, cgroupId: 77n, taskCgroupId: 77n, version: 2, task: task(100, 5000), ppid: 1, exitCode: 0, status: 0, signal: null, coreDumped: false, oomVictim: false, flags: 0, ...over };
 }
 
 function signalEvent(sig: number, siCode: number, sender = task(42, 10, 'bash')): SignalEvent {
-  return { kind: 'signal', tsNs: 1n as MonoNs, cgroupId: 77n, version: 1, target: task(100, 5000), sender, senderCgroupId: 1n, signal: sig, siCode, result: 0, group: true, flags: 1 };
+  return { kind: 'signal', tsNs: 1n as MonoNs, cgroupId: 77n, taskCgroupId: 77n, version: 2, target: task(100, 5000), sender, senderCgroupId: 1n, senderWatchedCgroupId: 0n, signal: sig, siCode, result: 0, group: true, flags: 1 };
 }
 
 test('start times match /proc ticks (ns since boot / 10^7)', (t) => {
