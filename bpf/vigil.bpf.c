@@ -303,7 +303,8 @@ int BPF_PROG(vigil_signal, int sig, struct kernel_siginfo *info, struct task_str
 	e = reserve_low(sizeof(*e), VIGIL_EV_SIGNAL);
 	if (!e)
 		return 0;
-	cur = bpf_get_current_task_btf();
+	/* bpf_get_current_task_btf() is 5.11+; the untyped one plus CO-RE reads works on 5.8+. */
+	cur = (struct task_struct *)bpf_get_current_task();
 	fill_header(&e->header, wid, own, VIGIL_EV_SIGNAL, sizeof(*e));
 	fill_task(&e->target, task);
 	fill_task(&e->sender, cur);

@@ -212,6 +212,8 @@ struct ensure_opts {
 struct ensure_result {
 	bool loaded, upgraded;
 	__u32 generation, oom_hook;
+	/* why the detected OOM hook could not be used (then none is), or "" */
+	char oom_problem[ERRPATH_MAX + 256];
 };
 
 struct ensure_err {
@@ -485,6 +487,10 @@ static napi_value ensure_result(napi_env env, const struct ensure_result *r)
 	VN_CALL(env, napi_create_string_utf8(env, oom_hook_names[r->oom_hook < 3 ? r->oom_hook : 0],
 					     NAPI_AUTO_LENGTH, &v));
 	VN_CALL(env, napi_set_named_property(env, ret, "oomHook", v));
+	if (r->oom_problem[0]) {
+		VN_CALL(env, napi_create_string_utf8(env, r->oom_problem, NAPI_AUTO_LENGTH, &v));
+		VN_CALL(env, napi_set_named_property(env, ret, "oomHookProblem", v));
+	}
 	return ret;
 }
 
@@ -536,6 +542,25 @@ napi_value vn_tracer_ensure(napi_env env, napi_callback_info info)
 	anything = pin_exists(dir, "events");
 	vn_libbpf_log_reset();
 	err = load_and_pin(obj_path, dir, &opts, &old, &r, &e);
+	if (err && opts.oom_hook < 0 &&
+	    (strstr(e.path, "vigil_oom") || strstr(vn_libbpf_log(), "prog 'vigil_oom"))) {
+		/* The OOM program the kernel's BTF pointed at would not load or attach
+		 * (e.g. fentry where ftrace is locked down). Exits still carry the
+		 * OOM-victim flag, so go on without an OOM hook, and say why. */
+		snprintf(r.oom_problem, sizeof(r.oom_problem), "%s: %s (%s)", e.op, strerror(err),
+			 e.path);
+		opts.oom_hook = VIGIL_OOM_HOOK_NONE;
+		memset(&e, 0, sizeof(e));
+		vn_libbpf_log_reset();
+		err = load_and_pin(obj_path, dir, &opts, &old, &r, &e);
+	} else if (err && opts.oom_hook < 0 && strstr(e.path, "vigil_oom") != NULL) {
+		snprintf(r.oom_problem, sizeof(r.oom_problem), "%s: %s (%s)", e.op,
+			 strerror(err), e.path);
+		opts.oom_hook = VIGIL_OOM_HOOK_NONE;
+		memset(&e, 0, sizeof(e));
+		vn_libbpf_log_reset();
+		err = load_and_pin(obj_path, dir, &opts, &old, &r, &e);
+	}
 	if (err && !anything) {
 		unpin_all(dir, NULL);
 		if (created)

@@ -40,6 +40,8 @@ export interface TracerEnsureResult {
   /** The active generation (1 for the first build in a pin directory). */
   readonly generation: number;
   readonly oomHook: OomHookName;
+  /** Set when the OOM hook the kernel's BTF pointed at failed to load, so none is used: why. */
+  readonly oomHookProblem?: string;
 }
 
 export interface TracerProgramInfo {
