@@ -116,10 +116,9 @@ struct vigil_exec_event {
 _Static_assert(sizeof(struct vigil_exec_event) == 32 + 32 + VIGIL_PATH_LEN, "vigil_exec_event size");
 
 /*
- * The single entry of the pinned `control` array, written by the loader.
- * Signal, fork and exec programs report only while active_gen equals their
- * own generation, so an upgrade flips from the old programs to the new ones
- * with one map write; exits and OOM kills are deduplicated by key instead.
+ * The single entry of the pinned `control` array, written by the loader once
+ * a build is attached: which build is pinned (its generation counts the
+ * builds loaded into this pin directory), and its OOM hook.
  */
 struct vigil_control {
 	__u32 active_gen;

@@ -11,8 +11,9 @@
  * event kind. Exits and OOM kills may use the whole buffer; signals, forks and
  * execs only its first half, so a storm of them cannot crowd out an exit.
  * The maps and links are pinned by the loader, so recording continues with
- * no reader, and a newer build replaces this one without a gap (see
- * `control` and `exit_seen`).
+ * no reader, and a newer build replaces this one without a gap: both run
+ * for a moment, and `exit_seen`, `oom_seen` and `handover` keep each record
+ * single.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -33,7 +34,7 @@ const volatile __u64 signal_mask = (1ULL << 1) | (1ULL << 2) | (1ULL << 3) | (1U
 /* Signal events per second allowed per watched cgroup, and the burst above that rate. */
 const volatile __u32 signal_rate = 200;
 const volatile __u32 signal_burst = 400;
-/* This build's generation; it reports signals, forks and execs only while active. */
+/* This build's generation (one more than the build it replaced). */
 const volatile __u32 generation = 1;
 /* What this build's OOM program reports as its hook (VIGIL_OOM_HOOK_*). */
 const volatile __u32 oom_hook = VIGIL_OOM_HOOK_TRACEPOINT;
@@ -100,6 +101,32 @@ struct {
 	__type(value, __u8);
 } oom_seen SEC(".maps");
 
+/*
+ * Hand-over between two builds attached at once (during an upgrade both run,
+ * one after the other, for each tracepoint hit, in an order the kernel
+ * chooses). Exits and OOM kills are deduplicated by key above; signals, forks
+ * and execs by this per-CPU note of the last record written: the second build
+ * to see the same hit (same kind and subject, another generation, within
+ * HANDOVER_NS) skips it. A wrong match could only make a duplicate, never a
+ * miss, except for two identical hits within HANDOVER_NS on one CPU exactly
+ * while the old build is being detached.
+ */
+struct handover {
+	__u64 ts;
+	__u64 a, b; /* the hit's subject (thread ids, signal) */
+	__u32 gen;
+	__u32 kind;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct handover);
+} handover SEC(".maps");
+
+#define HANDOVER_NS 200000ULL
+
 /* Signal token buckets, one per watched cgroup, as a theoretical arrival time
  * (GCRA): a signal is allowed while tat - now <= burst * interval. Updates
  * from two CPUs at once may both pass; the limit is approximate by design
@@ -150,13 +177,26 @@ static __always_inline void count(void *map, __u32 kind)
 		*n += 1;
 }
 
-/* Whether this build is the one reporting signals, forks and execs now. */
-static __always_inline bool active(void)
+/* Should this build write this hit, or did the other build just write it? */
+static __always_inline bool claim(__u32 kind, __u64 a, __u64 b)
 {
 	__u32 k = 0;
-	struct vigil_control *c = bpf_map_lookup_elem(&control, &k);
+	struct handover *h = bpf_map_lookup_elem(&handover, &k);
+	__u64 now = bpf_ktime_get_ns();
 
-	return c && c->active_gen == generation;
+	if (!h)
+		return true;
+	if (h->kind == kind && h->a == a && h->b == b && h->gen != generation &&
+	    now - h->ts < HANDOVER_NS) {
+		h->kind = 0; /* consumed: a real repeat of this hit is written again */
+		return false;
+	}
+	h->ts = now;
+	h->a = a;
+	h->b = b;
+	h->gen = generation;
+	h->kind = kind;
+	return true;
 }
 
 /* Room for a record that must not crowd out exits: the first half only. */
@@ -287,13 +327,18 @@ int BPF_PROG(vigil_signal, int sig, struct kernel_siginfo *info, struct task_str
 	     int group, int result)
 {
 	struct vigil_signal_event *e;
+	/* bpf_get_current_task_btf() is 5.11+; the untyped one plus CO-RE reads works on 5.8+. */
 	struct task_struct *cur;
 	__u64 wid, own, sender_own;
 
 	if (sig <= 0 || sig >= 64 || !(signal_mask & (1ULL << sig)))
 		return 0;
 	wid = watched_of(task_cgroup(task), &own);
-	if (!wid || !active())
+	if (!wid)
+		return 0;
+	cur = (struct task_struct *)bpf_get_current_task();
+	if (!claim(VIGIL_EV_SIGNAL, (__u64)BPF_CORE_READ(task, pid) | ((__u64)sig << 32),
+		   bpf_get_current_pid_tgid()))
 		return 0;
 	if (!signal_allowed(wid)) {
 		count(&limited, VIGIL_EV_SIGNAL);
@@ -303,8 +348,6 @@ int BPF_PROG(vigil_signal, int sig, struct kernel_siginfo *info, struct task_str
 	e = reserve_low(sizeof(*e), VIGIL_EV_SIGNAL);
 	if (!e)
 		return 0;
-	/* bpf_get_current_task_btf() is 5.11+; the untyped one plus CO-RE reads works on 5.8+. */
-	cur = (struct task_struct *)bpf_get_current_task();
 	fill_header(&e->header, wid, own, VIGIL_EV_SIGNAL, sizeof(*e));
 	fill_task(&e->target, task);
 	fill_task(&e->sender, cur);
@@ -380,7 +423,7 @@ int BPF_PROG(vigil_fork, struct task_struct *parent, struct task_struct *child)
 	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
 		return 0; /* a thread */
 	wid = watched_of(task_cgroup(child), &own);
-	if (!wid || !active())
+	if (!wid || !claim(VIGIL_EV_FORK, BPF_CORE_READ(child, pid), BPF_CORE_READ(parent, pid)))
 		return 0;
 	e = reserve_low(sizeof(*e), VIGIL_EV_FORK);
 	if (!e)
@@ -403,7 +446,7 @@ int BPF_PROG(vigil_exec, struct task_struct *p, pid_t old_pid, struct linux_binp
 	__u64 wid, own;
 
 	wid = watched_of(task_cgroup(p), &own);
-	if (!wid || !active())
+	if (!wid || !claim(VIGIL_EV_EXEC, BPF_CORE_READ(p, pid), 0))
 		return 0;
 	e = reserve_low(sizeof(*e), VIGIL_EV_EXEC);
 	if (!e)

@@ -2,11 +2,12 @@
  * Tracer lifecycle over pinned objects in bpffs:
  *   tracerEnsure: nothing to do when the pinned build has the wanted identity;
  *     else open -> configure .rodata -> reuse every pinned map -> load ->
- *     attach -> flip `control` to the new generation -> pin each new link
- *     under a temporary name (new_<pin>) and rename it over the old pin (which detaches
- *     the old program). The old and the new programs overlap, so no exit is
- *     missed; exits and OOM kills are deduplicated by the shared `exit_seen`
- *     and `oom_seen` maps, signals, forks and execs by the generation.
+ *     attach -> record the new build in `control` -> pin each new link under
+ *     a temporary name (new_<pin>) and rename it over the old pin (which
+ *     detaches the old program). The old and the new programs overlap, so no
+ *     exit is missed; exits and OOM kills are deduplicated by the shared
+ *     `exit_seen` and `oom_seen` maps, signals, forks and execs by the shared
+ *     per-CPU `handover` note (see vigil.bpf.c).
  *   tracerRemove: unlink every pin (detaches the programs)
  *   watch/unwatch/counters/tracerInfo: short-lived fds on the pinned objects.
  */
@@ -27,6 +28,7 @@
 
 static const char *const map_pins[] = {
 	"events", "watched", "drops", "limited", "control", "exit_seen", "oom_seen", "signal_bucket",
+	"handover",
 };
 
 enum { L_EXIT, L_SIGNAL, L_OOM, L_FORK, L_EXEC, N_LINKS };
@@ -318,7 +320,7 @@ static int load_and_pin(const char *obj_path, const char *dir, const struct ensu
 			FAIL(VN_ERR_PIN, "bpf_map__pin", "%s", p);
 		pinned_new[i] = true;
 	}
-	/* Every new program is attached: hand signals, forks and execs over. */
+	/* Every new program is attached: record the build. */
 	cmap = bpf_object__find_map_by_name(obj, "control");
 	ctrl.active_gen = gen;
 	ctrl.oom_hook = hook;

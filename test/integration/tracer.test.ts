@@ -142,7 +142,7 @@ if (hasBtf) {
 serial('ensureTracer loads and pins once, then finds it pinned', (t) => {
   t.like(ensureTracer(OBJ, PIN_DIR), { loaded: true, upgraded: false, generation: 1, oomHook: 'tracepoint' });
   t.like(ensureTracer(OBJ, PIN_DIR), { loaded: false, generation: 1 });
-  for (const pin of ['events', 'watched', 'drops', 'limited', 'control', 'link_exit', 'link_signal', 'link_oom', 'link_fork', 'link_exec']) {
+  for (const pin of ['events', 'watched', 'drops', 'limited', 'control', 'handover', 'link_exit', 'link_signal', 'link_oom', 'link_fork', 'link_exec']) {
     t.true(existsSync(path.join(PIN_DIR, pin)), pin);
   }
   watch(PIN_DIR, cgroupId);
