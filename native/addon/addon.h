@@ -59,6 +59,8 @@ napi_value vn_monotonic_ns(napi_env env, napi_callback_info info);
 napi_value vn_peer_cred(napi_env env, napi_callback_info info);
 /* Defines the Consumer class on exports. */
 bool vn_consumer_init(napi_env env, napi_value exports);
+/* Defines the ProcConnector class (degraded-mode exits) on exports. */
+bool vn_proc_connector_init(napi_env env, napi_value exports);
 
 /* Bail out of a napi_value function when a napi call fails. */
 #define VN_CALL(env, call)                                                             \

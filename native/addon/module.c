@@ -19,7 +19,7 @@ NAPI_MODULE_INIT()
 	vn_libbpf_log_install();
 	if (napi_define_properties(env, exports, sizeof(fns) / sizeof(fns[0]), fns) != napi_ok)
 		return NULL;
-	if (!vn_consumer_init(env, exports))
+	if (!vn_consumer_init(env, exports) || !vn_proc_connector_init(env, exports))
 		return NULL;
 	return exports;
 }
