@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { BPF_OBJECT_PATH, HELPER_PATH, INIT_PATH } from '../paths.js';
 import { detectLayout } from '../launcher/cgroups.js';
-import { bpffsMount, btfPath, ensureTracer, removeTracer, tracerSupport } from '../tracer/tracer.js';
+import { bpffsMount, btfPath, describeCounts, dropCounts, ensureTracer, removeTracer, tracerInfo, tracerSupport } from '../tracer/tracer.js';
 import { openProcConnector } from '../tracer/proc-connector.js';
 
 export interface Check {
@@ -91,4 +91,18 @@ export function runChecks(): Check[] {
     }));
   }
   return checks;
+}
+
+/**
+ * The tracer pinned for a state root, if any: its build, OOM hook, and what
+ * the kernel could not deliver, per event kind. Null when none is pinned.
+ */
+export function pinnedTracerCheck(pinDir: string): Check | null {
+  if (!fs.existsSync(`${pinDir}/control`)) return null;
+  return attempt('tracer', () => {
+    const info = tracerInfo(pinDir);
+    const c = dropCounts(pinDir);
+    return `pinned at ${pinDir}: build ${info.generation}, ${info.programs.length} programs attached, OOM hook ${info.oomHook}; ` +
+      `lost: ${describeCounts(c.lost)}; rate-limited: ${describeCounts(c.rateLimited)}`;
+  });
 }

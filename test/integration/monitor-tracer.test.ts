@@ -76,3 +76,9 @@ serial('a newer tracer build pinned while the monitor runs: the next exit is sti
   t.false(monitor.lines.some((l) => l.kind === 'lost' || l.kind === 'error'), monitor.lines.filter((l) => l.kind === 'error').map((l) => l.reason).join('\n'));
   t.is((await snapshot()).tracer.generation, before.generation + 1);
 });
+
+serial('vigil doctor shows the pinned tracer: its build, hook and per-kind counts', (t) => {
+  const r = env.cli('doctor');
+  t.is(r.status, 0, r.stdout + r.stderr);
+  t.regex(r.stdout, new RegExp(`ok\\s+tracer\\s+pinned at ${env.store.pinDir}: build \\d+, 5 programs attached, OOM hook tracepoint; lost: none; rate-limited: none`));
+});
