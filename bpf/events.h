@@ -123,8 +123,10 @@ _Static_assert(sizeof(struct vigil_exec_event) == 32 + 32 + VIGIL_PATH_LEN, "vig
 struct vigil_control {
 	__u32 active_gen;
 	__u32 oom_hook; /* VIGIL_OOM_HOOK_* of the active programs */
+	__u32 skipped;  /* bit N: link N (loader's order) is not attached: its program would not load */
+	__u32 _pad;
 	char identity[VIGIL_IDENTITY_LEN]; /* the loader's identity of the build, NUL-terminated */
 };
-_Static_assert(sizeof(struct vigil_control) == 8 + VIGIL_IDENTITY_LEN, "vigil_control size");
+_Static_assert(sizeof(struct vigil_control) == 16 + VIGIL_IDENTITY_LEN, "vigil_control size");
 
 #endif /* VIGIL_EVENTS_H */

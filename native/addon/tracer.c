@@ -208,14 +208,15 @@ struct ensure_opts {
 	__u32 rate, burst;
 	char identity[VIGIL_IDENTITY_LEN];
 	int oom_hook; /* -1 = detect */
+	__u32 skipped; /* bit N: do not attach link N (optional programs only) */
 	char btf_path[PATH_MAX]; /* "" = the kernel's own */
 };
 
 struct ensure_result {
 	bool loaded, upgraded;
-	__u32 generation, oom_hook;
-	/* why the detected OOM hook could not be used (then none is), or "" */
-	char oom_problem[ERRPATH_MAX + 256];
+	__u32 generation, oom_hook, skipped;
+	/* why each optional program was left out ("" if none was) */
+	char why[N_LINKS][ERRPATH_MAX + 128];
 };
 
 struct ensure_err {
@@ -274,6 +275,12 @@ static int load_and_pin(const char *obj_path, const char *dir, const struct ensu
 		bpf_program__set_autoload(tp, hook == VIGIL_OOM_HOOK_TRACEPOINT);
 		bpf_program__set_autoload(fe, hook == VIGIL_OOM_HOOK_FENTRY);
 	}
+	for (int i = L_FORK; i <= L_EXEC; i++) {
+		struct bpf_program *prog = bpf_object__find_program_by_name(obj, link_prog(i, hook));
+
+		if (prog)
+			bpf_program__set_autoload(prog, !(o->skipped & (1u << i)));
+	}
 	for (size_t i = 0; i < N_MAPS; i++) {
 		struct bpf_map *map = bpf_object__find_map_by_name(obj, map_pins[i]);
 		int fd;
@@ -296,7 +303,7 @@ static int load_and_pin(const char *obj_path, const char *dir, const struct ensu
 	for (int i = 0; i < N_LINKS; i++) {
 		struct bpf_program *prog;
 
-		if (i == L_OOM && hook == VIGIL_OOM_HOOK_NONE)
+		if ((i == L_OOM && hook == VIGIL_OOM_HOOK_NONE) || (o->skipped & (1u << i)))
 			continue;
 		prog = bpf_object__find_program_by_name(obj, link_prog(i, hook));
 		if (!prog) {
@@ -324,6 +331,7 @@ static int load_and_pin(const char *obj_path, const char *dir, const struct ensu
 	cmap = bpf_object__find_map_by_name(obj, "control");
 	ctrl.active_gen = gen;
 	ctrl.oom_hook = hook;
+	ctrl.skipped = o->skipped;
 	snprintf(ctrl.identity, sizeof(ctrl.identity), "%s", o->identity);
 	if (bpf_map_update_elem(bpf_map__fd(cmap), &k, &ctrl, BPF_ANY) < 0) {
 		err = errno;
@@ -353,6 +361,7 @@ static int load_and_pin(const char *obj_path, const char *dir, const struct ensu
 	r->loaded = true;
 	r->generation = gen;
 	r->oom_hook = hook;
+	r->skipped = o->skipped;
 out:
 	if (err) {
 		for (size_t i = 0; i < N_MAPS; i++) {
@@ -443,6 +452,33 @@ static bool read_ensure_opts(napi_env env, napi_value v, struct ensure_opts *o)
 	if (t != napi_undefined &&
 	    !vn_arg_path(env, x, "tracerEnsure", "options.btfPath", o->btf_path))
 		return false;
+	if (!opt_get(env, v, "skip", &x, &t))
+		return false;
+	if (t != napi_undefined) {
+		uint32_t len = 0;
+		bool is_array = false;
+
+		if (napi_is_array(env, x, &is_array) != napi_ok || !is_array ||
+		    napi_get_array_length(env, x, &len) != napi_ok) {
+			vn_throw_arg(env, "tracerEnsure", "options.skip", "an array of 'fork', 'exec'");
+			return false;
+		}
+		for (uint32_t i = 0; i < len; i++) {
+			napi_value el;
+
+			if (napi_get_element(env, x, i, &el) != napi_ok ||
+			    !vn_arg_string(env, el, "tracerEnsure", "options.skip[]", s, sizeof(s)))
+				return false;
+			if (strcmp(s, "fork") == 0)
+				o->skipped |= 1u << L_FORK;
+			else if (strcmp(s, "exec") == 0)
+				o->skipped |= 1u << L_EXEC;
+			else {
+				vn_throw_arg(env, "tracerEnsure", "options.skip[]", "'fork' or 'exec'");
+				return false;
+			}
+		}
+	}
 	if (!opt_get(env, v, "oomHook", &x, &t))
 		return false;
 	if (t != napi_undefined) {
@@ -461,10 +497,10 @@ static bool read_ensure_opts(napi_env env, napi_value v, struct ensure_opts *o)
 }
 
 /* Whether every link the pinned build needs is pinned. */
-static bool links_pinned(const char *dir, __u32 hook)
+static bool links_pinned(const char *dir, const struct vigil_control *c)
 {
 	for (int i = 0; i < N_LINKS; i++) {
-		if (i == L_OOM && hook == VIGIL_OOM_HOOK_NONE)
+		if ((i == L_OOM && c->oom_hook == VIGIL_OOM_HOOK_NONE) || (c->skipped & (1u << i)))
 			continue;
 		if (!pin_exists(dir, link_pins[i]))
 			return false;
@@ -489,11 +525,36 @@ static napi_value ensure_result(napi_env env, const struct ensure_result *r)
 	VN_CALL(env, napi_create_string_utf8(env, oom_hook_names[r->oom_hook < 3 ? r->oom_hook : 0],
 					     NAPI_AUTO_LENGTH, &v));
 	VN_CALL(env, napi_set_named_property(env, ret, "oomHook", v));
-	if (r->oom_problem[0]) {
-		VN_CALL(env, napi_create_string_utf8(env, r->oom_problem, NAPI_AUTO_LENGTH, &v));
-		VN_CALL(env, napi_set_named_property(env, ret, "oomHookProblem", v));
+	{
+		napi_value arr, o;
+		uint32_t n = 0;
+
+		VN_CALL(env, napi_create_array(env, &arr));
+		for (int i = 0; i < N_LINKS; i++) {
+			bool left_out = (i == L_OOM && r->oom_hook == VIGIL_OOM_HOOK_NONE) ||
+					(r->skipped & (1u << i));
+
+			if (!left_out)
+				continue;
+			VN_CALL(env, napi_create_object(env, &o));
+			VN_CALL(env, napi_create_string_utf8(env, link_pins[i] + 5, NAPI_AUTO_LENGTH, &v));
+			VN_CALL(env, napi_set_named_property(env, o, "hook", v));
+			VN_CALL(env, napi_create_string_utf8(env, r->why[i][0] ? r->why[i] : "not available on this kernel or not asked for",
+							     NAPI_AUTO_LENGTH, &v));
+			VN_CALL(env, napi_set_named_property(env, o, "why", v));
+			VN_CALL(env, napi_set_element(env, arr, n++, o));
+		}
+		VN_CALL(env, napi_set_named_property(env, ret, "skipped", arr));
 	}
 	return ret;
+}
+
+/* Whether an error path "<object>:<program>" names this program. */
+static bool names_prog(const char *path, const char *prog)
+{
+	size_t lp = strlen(path), ln = strlen(prog);
+
+	return lp > ln && path[lp - ln - 1] == ':' && strcmp(path + lp - ln, prog) == 0;
 }
 
 /* tracerEnsure(objPath, pinDir, options?): { loaded, upgraded, generation, oomHook } */
@@ -535,33 +596,49 @@ napi_value vn_tracer_ensure(napi_env env, napi_callback_info info)
 	}
 	had_control = read_control(dir, &old);
 	if (had_control && strcmp(old.identity, opts.identity) == 0 &&
-	    links_pinned(dir, old.oom_hook)) {
+	    links_pinned(dir, &old)) {
 		close(dfd);
 		r.generation = old.active_gen;
 		r.oom_hook = old.oom_hook;
+		r.skipped = old.skipped;
 		return ensure_result(env, &r);
 	}
 	anything = pin_exists(dir, "events");
 	vn_libbpf_log_reset();
-	err = load_and_pin(obj_path, dir, &opts, &old, &r, &e);
-	if (err && opts.oom_hook < 0 &&
-	    (strstr(e.path, "vigil_oom") || strstr(vn_libbpf_log(), "prog 'vigil_oom"))) {
-		/* The OOM program the kernel's BTF pointed at would not load or attach
-		 * (e.g. fentry where ftrace is locked down). Exits still carry the
-		 * OOM-victim flag, so go on without an OOM hook, and say why. */
-		snprintf(r.oom_problem, sizeof(r.oom_problem), "%s: %s (%s)", e.op, strerror(err),
-			 e.path);
-		opts.oom_hook = VIGIL_OOM_HOOK_NONE;
+	/*
+	 * Exits and signals are what vigil is for; OOM, fork and exec programs
+	 * are optional: one that this kernel will not load or attach (e.g. fentry
+	 * where ftrace is locked down) is left out, with the reason kept, and the
+	 * rest loads. OOM kills are still recognised from the exit's OOM-victim
+	 * flag. An OOM hook asked for by name is not optional.
+	 */
+	for (int attempt = 0; attempt <= N_LINKS; attempt++) {
+		int opt = -1;
+
+		err = load_and_pin(obj_path, dir, &opts, &old, &r, &e);
+		if (!err)
+			break;
+		for (int i = L_OOM; i <= L_EXEC && opt < 0; i++) {
+			const char *names[2] = { link_prog(i, VIGIL_OOM_HOOK_TRACEPOINT),
+						 link_prog(i, VIGIL_OOM_HOOK_FENTRY) };
+
+			for (int k = 0; k < 2 && opt < 0; k++) {
+				char quoted[64];
+
+				snprintf(quoted, sizeof(quoted), "prog '%s'", names[k]);
+				if (names_prog(e.path, names[k]) || strstr(vn_libbpf_log(), quoted))
+					opt = i;
+			}
+		}
+		if (opt < 0 || (opt == L_OOM && opts.oom_hook >= 0))
+			break;
+		snprintf(r.why[opt], sizeof(r.why[opt]), "%s: %s (%s)", e.op, strerror(err), e.path);
+		if (opt == L_OOM)
+			opts.oom_hook = VIGIL_OOM_HOOK_NONE;
+		else
+			opts.skipped |= 1u << opt;
 		memset(&e, 0, sizeof(e));
 		vn_libbpf_log_reset();
-		err = load_and_pin(obj_path, dir, &opts, &old, &r, &e);
-	} else if (err && opts.oom_hook < 0 && strstr(e.path, "vigil_oom") != NULL) {
-		snprintf(r.oom_problem, sizeof(r.oom_problem), "%s: %s (%s)", e.op,
-			 strerror(err), e.path);
-		opts.oom_hook = VIGIL_OOM_HOOK_NONE;
-		memset(&e, 0, sizeof(e));
-		vn_libbpf_log_reset();
-		err = load_and_pin(obj_path, dir, &opts, &old, &r, &e);
 	}
 	if (err && !anything) {
 		unpin_all(dir, NULL);

@@ -84,10 +84,13 @@ export function runChecks(): Check[] {
       } finally {
         removeTracer(pinDir);
       }
+      const why = (hook: string) => r.skipped.find((x) => x.hook === hook)?.why ?? 'not available';
       const oom = r.oomHook === 'none'
-        ? `no OOM hook (${r.oomHookProblem ?? 'the kernel offers neither form'}; OOM kills are still recognised from the exit)`
+        ? `no OOM hook (${why('oom')}; OOM kills are still recognised from the exit)`
         : `OOM kills through ${r.oomHook === 'tracepoint' ? 'the mark_victim tracepoint' : 'fentry on mark_oom_victim (this kernel\'s tracepoint lacks the task)'}`;
-      return `the tracer loads and attaches: exits, signals, forks and execs in watched cgroups and their descendants; ${oom}`;
+      const tree = r.skipped.filter((x) => x.hook !== 'oom').map((x) => `no ${x.hook} events (${x.why})`);
+      const has = ['exits', 'signals', ...(['fork', 'exec'] as const).filter((h) => !r.skipped.some((x) => x.hook === h)).map((h) => `${h}s`)];
+      return `the tracer loads and attaches: ${has.join(', ')} in watched cgroups and their descendants; ${[oom, ...tree].join('; ')}`;
     }));
   }
   return checks;

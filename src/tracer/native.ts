@@ -24,6 +24,8 @@ export interface TracerEnsureOptions {
    * identity is replaced, without a gap. Up to 63 characters.
    */
   readonly identity?: string;
+  /** Optional programs not to attach (as if this kernel could not load them). */
+  readonly skip?: ReadonlyArray<'fork' | 'exec'>;
   /** Which OOM program to use; `auto` (the default) asks the kernel's BTF. */
   readonly oomHook?: 'auto' | 'tracepoint' | 'fentry' | 'none';
   /** BTF for CO-RE relocations and the hook choice instead of the kernel's own. */
@@ -40,8 +42,11 @@ export interface TracerEnsureResult {
   /** The active generation (1 for the first build in a pin directory). */
   readonly generation: number;
   readonly oomHook: OomHookName;
-  /** Set when the OOM hook the kernel's BTF pointed at failed to load, so none is used: why. */
-  readonly oomHookProblem?: string;
+  /**
+   * Optional hooks (oom, fork, exec) left out, and why: this kernel would not
+   * load or attach the program (the rest loaded), or it was asked for.
+   */
+  readonly skipped: ReadonlyArray<{ hook: 'oom' | 'fork' | 'exec'; why: string }>;
 }
 
 export interface TracerProgramInfo {

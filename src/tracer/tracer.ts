@@ -48,7 +48,7 @@ const identities = new Map<string, string>();
 
 /** The identity of a build: the object's bytes, the event version and the settings. */
 export function buildIdentity(objPath: string, options: native.TracerEnsureOptions = {}): string {
-  const settings = JSON.stringify({ v: VIGIL_EVENT_VERSION, m: options.signalMask?.toString(), r: options.signalRate, b: options.signalBurst, o: options.oomHook, p: options.btfPath });
+  const settings = JSON.stringify({ v: VIGIL_EVENT_VERSION, m: options.signalMask?.toString(), r: options.signalRate, b: options.signalBurst, o: options.oomHook, s: options.skip, p: options.btfPath });
   const key = `${objPath}\0${settings}`;
   let id = identities.get(key);
   if (!id) {

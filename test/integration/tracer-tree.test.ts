@@ -185,3 +185,30 @@ serial('OOM with memory.oom.group on: every process of the container dies, each 
     t.like(await h.waitFor(`exit of ${pid}`, () => h.exitsOf(pid)[0]), { signal: 9, oomVictim: true, cgroupId: h.cgroupId });
   }
 });
+
+serial('an optional program left out (as where a kernel refuses it): the rest loads and reports, and is not reloaded', async (t) => {
+  const pinC = `${h.pinDir}-nofork`;
+  const got: DecodedEvent[] = [];
+  try {
+    const r = ensureTracer(OBJ, pinC, { skip: ['fork'] });
+    t.like(r, { loaded: true, oomHook: 'tracepoint' });
+    t.deepEqual(r.skipped.map((s) => s.hook), ['fork']);
+    t.false(existsSync(path.join(pinC, 'link_fork')));
+    t.like(ensureTracer(OBJ, pinC, { skip: ['fork'] }), { loaded: false }, 'the same build is complete without its fork link');
+    watch(pinC, h.cgroupId);
+    const c = openConsumer(pinC, (ev) => got.push(...ev));
+    try {
+      const p = h.runIn(`exec ${PYTHON} -c 'import subprocess; subprocess.run(["/bin/true"])'`);
+      await p.exited;
+      await h.waitFor('exit on the reduced tracer', () => got.find((e) => e.kind === 'exit' && e.task.pid === p.pid));
+      await h.waitFor('the same events on the full tracer', () => h.seen.find((e) => e.kind === 'fork' && e.parent.pid === p.pid));
+      t.is(got.filter((e) => e.kind === 'fork').length, 0);
+      t.true(got.some((e) => e.kind === 'exec' && e.task.pid === p.pid));
+    } finally {
+      c.close();
+    }
+    t.throws(() => ensureTracer(OBJ, pinC, { skip: ['exit' as 'fork'] }), { message: /options.skip\[\].*'fork' or 'exec'/ });
+  } finally {
+    removeTracer(pinC);
+  }
+});
