@@ -39,6 +39,11 @@ enum vigil_event_kind {
 /* vigil_signal_event.flags */
 #define VIGIL_SIG_GROUP 1u /* sent to the whole thread group (kill), not one thread (tgkill) */
 
+/* vigil_oom_event.flags */
+#define VIGIL_OOM_MEMCG 1u     /* the victim's memory cgroup (or an ancestor) was at its limit: a
+				* cgroup OOM, not a global one */
+#define VIGIL_OOM_NO_MEMCG 2u  /* the kernel has no memory controller: memcg vs global unknown */
+
 /* vigil_control.oom_hook: which program reports OOM kills on this kernel. */
 #define VIGIL_OOM_HOOK_NONE 0u       /* neither form is available: exits still carry OOM_VICTIM */
 #define VIGIL_OOM_HOOK_TRACEPOINT 1u /* tp_btf/mark_victim(task, uid), newer kernels */
@@ -96,8 +101,17 @@ struct vigil_oom_event {
 	struct vigil_task victim;
 	__u32 uid;  /* victim's uid */
 	__u32 hook; /* VIGIL_OOM_HOOK_*: which kernel hook saw it */
+	/* The sizes the kernel reports for the victim (as the mark_victim
+	 * tracepoint prints them), in KiB, read when it was chosen. */
+	__u64 total_vm_kb;
+	__u64 anon_rss_kb;
+	__u64 file_rss_kb;
+	__u64 shmem_rss_kb;
+	__u64 pgtables_kb;
+	__s32 oom_score_adj;
+	__u32 flags; /* VIGIL_OOM_* */
 };
-_Static_assert(sizeof(struct vigil_oom_event) == 32 + 32 + 8, "vigil_oom_event size");
+_Static_assert(sizeof(struct vigil_oom_event) == 32 + 32 + 8 + 48, "vigil_oom_event size");
 
 /* A new process (not a thread) in a watched cgroup. */
 struct vigil_fork_event {

@@ -38,6 +38,8 @@ const volatile __u32 signal_burst = 400;
 const volatile __u32 generation = 1;
 /* What this build's OOM program reports as its hook (VIGIL_OOM_HOOK_*). */
 const volatile __u32 oom_hook = VIGIL_OOM_HOOK_TRACEPOINT;
+/* log2 of the page size, set by the loader (sizes are reported in KiB). */
+const volatile __u32 page_shift = 12;
 
 #define RINGBUF_SIZE (1 << 20)
 /* Ancestors looked at above a task's own cgroup (v2 trees are rarely deeper). */
@@ -375,9 +377,72 @@ int BPF_PROG(vigil_signal, int sig, struct kernel_siginfo *info, struct task_str
 	return 0;
 }
 
+/* Before 6.2 mm->rss_stat was a struct of atomic counters; now it is an
+ * array of percpu_counters. Both are read, whichever this kernel has. */
+struct mm_rss_stat___old {
+	atomic_long_t count[4];
+} __attribute__((preserve_access_index));
+
+struct mm_struct___old {
+	struct mm_rss_stat___old rss_stat;
+} __attribute__((preserve_access_index));
+
+enum { RSS_FILE = 0, RSS_ANON = 1, RSS_SHMEM = 3 };
+
+static __always_inline __u64 rss_pages(struct mm_struct *mm, int member)
+{
+	__s64 n = 0;
+
+	if (bpf_core_type_exists(struct mm_rss_stat___old)) {
+		struct mm_struct___old *old = (void *)mm;
+
+		n = BPF_CORE_READ(old, rss_stat.count[member].counter);
+	} else {
+		n = BPF_CORE_READ(mm, rss_stat[member].count);
+	}
+	return n > 0 ? n : 0; /* a percpu counter can read negative for a moment */
+}
+
+static __always_inline __u64 pages_kb(__u64 pages)
+{
+	return page_shift >= 10 ? pages << (page_shift - 10) : pages;
+}
+
+/*
+ * Whether the victim's memory cgroup, or one of its ancestors, is at its
+ * limit (within 1/32 of it): then this is a cgroup OOM, not a global one. The
+ * memory controller's index is a CO-RE enum value, as is its existence.
+ */
+#define MEMCG_LEVELS 8
+
+static __always_inline __u32 memcg_flags(struct task_struct *t)
+{
+	struct cgroup_subsys_state *css;
+	int id;
+
+	if (!bpf_core_enum_value_exists(enum cgroup_subsys_id, memory_cgrp_id))
+		return VIGIL_OOM_NO_MEMCG;
+	id = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
+	if (id < 0 || id >= 16)
+		return VIGIL_OOM_NO_MEMCG;
+	css = BPF_CORE_READ(t, cgroups, subsys[id]);
+	for (int i = 0; i < MEMCG_LEVELS && css; i++) {
+		struct mem_cgroup *m = (struct mem_cgroup *)css; /* css is its first member */
+		__u64 usage = BPF_CORE_READ(m, memory.usage.counter);
+		__u64 max = BPF_CORE_READ(m, memory.max);
+
+		/* the root and unlimited groups have a max near LONG_MAX >> page_shift */
+		if (max < (1ULL << 50) && usage + (max >> 5) + 1 >= max)
+			return VIGIL_OOM_MEMCG;
+		css = BPF_CORE_READ(css, parent);
+	}
+	return 0;
+}
+
 static __always_inline int report_oom(struct task_struct *task, __u32 uid)
 {
 	struct vigil_oom_event *e;
+	struct mm_struct *mm;
 	__u64 wid, own;
 
 	wid = watched_of(task_cgroup(task), &own);
@@ -390,6 +455,14 @@ static __always_inline int report_oom(struct task_struct *task, __u32 uid)
 	fill_task(&e->victim, task);
 	e->uid = uid;
 	e->hook = oom_hook;
+	mm = BPF_CORE_READ(task, mm);
+	e->total_vm_kb = mm ? pages_kb(BPF_CORE_READ(mm, total_vm)) : 0;
+	e->anon_rss_kb = mm ? pages_kb(rss_pages(mm, RSS_ANON)) : 0;
+	e->file_rss_kb = mm ? pages_kb(rss_pages(mm, RSS_FILE)) : 0;
+	e->shmem_rss_kb = mm ? pages_kb(rss_pages(mm, RSS_SHMEM)) : 0;
+	e->pgtables_kb = mm ? BPF_CORE_READ(mm, pgtables_bytes.counter) >> 10 : 0;
+	e->oom_score_adj = BPF_CORE_READ(task, signal, oom_score_adj);
+	e->flags = memcg_flags(task);
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }

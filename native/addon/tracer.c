@@ -245,11 +245,14 @@ static int load_and_pin(const char *obj_path, const char *dir, const struct ensu
 	struct vigil_control ctrl = { 0 };
 	struct bpf_object *obj;
 	char p[ERRPATH_MAX], tmp[ERRPATH_MAX];
-	__u32 hook, gen = old->active_gen + 1;
+	__u32 hook, gen = old->active_gen + 1, page_shift = 0;
+	long page = sysconf(_SC_PAGESIZE);
 	struct bpf_map *cmap;
 	__u32 k = 0;
 	int err = 0;
 
+	while (page > 1 && (1L << page_shift) < page)
+		page_shift++;
 	hook = o->oom_hook >= 0 ? (__u32)o->oom_hook : detect_oom_hook(o->btf_path);
 	obj = bpf_object__open_file(obj_path, &open_opts);
 	if (!obj) {
@@ -262,6 +265,7 @@ static int load_and_pin(const char *obj_path, const char *dir, const struct ensu
 	    (o->has_rate && (err = set_rodata(obj, "signal_rate", &o->rate, sizeof(o->rate)))) ||
 	    (o->has_burst && (err = set_rodata(obj, "signal_burst", &o->burst, sizeof(o->burst)))) ||
 	    (err = set_rodata(obj, "generation", &gen, sizeof(gen))) ||
+	    (err = set_rodata(obj, "page_shift", &page_shift, sizeof(page_shift))) ||
 	    (err = set_rodata(obj, "oom_hook", &hook, sizeof(hook))))
 		FAIL(VN_ERR_LOAD, "set .rodata of", "%s", obj_path);
 	{

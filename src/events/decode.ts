@@ -12,6 +12,7 @@ import {
   ExitFlag,
   HEADER,
   OOM_EVENT,
+  OomFlag,
   OomHook,
   SIGNAL_EVENT,
   SignalFlag,
@@ -86,6 +87,15 @@ export interface OomEvent extends EventBase {
   readonly uid: number;
   /** Which kernel hook saw it (the tracepoint, or fentry on kernels whose tracepoint lacks the task). */
   readonly hook: 'tracepoint' | 'fentry' | 'unknown';
+  /**
+   * 'memcg' when the victim's memory cgroup (or an ancestor) was at its
+   * limit, 'global' otherwise, 'unknown' on a kernel without memory cgroups.
+   */
+  readonly scope: 'memcg' | 'global' | 'unknown';
+  /** The victim's sizes when it was chosen, KiB, as the kernel's OOM report gives them. */
+  readonly sizes: { totalVmKb: bigint; anonRssKb: bigint; fileRssKb: bigint; shmemRssKb: bigint; pgtablesKb: bigint };
+  readonly oomScoreAdj: number;
+  readonly flags: number;
 }
 
 /** A new process (not a thread) in a watched cgroup. */
@@ -213,9 +223,20 @@ const TABLE: ReadonlyMap<number, Row> = new Map<number, Row>([
       build: (b, base): OomEvent => {
         const F = OOM_EVENT.fields;
         const hook = u32(b, 0, F.hook);
+        const flags = u32(b, 0, F.flags);
         return {
           kind: 'oom', ...base, victim: task(b, F.victim.offset), uid: u32(b, 0, F.uid),
           hook: hook === OomHook.Tracepoint ? 'tracepoint' : hook === OomHook.Fentry ? 'fentry' : 'unknown',
+          scope: flags & OomFlag.NoMemcg ? 'unknown' : flags & OomFlag.Memcg ? 'memcg' : 'global',
+          sizes: {
+            totalVmKb: u64(b, 0, F.total_vm_kb),
+            anonRssKb: u64(b, 0, F.anon_rss_kb),
+            fileRssKb: u64(b, 0, F.file_rss_kb),
+            shmemRssKb: u64(b, 0, F.shmem_rss_kb),
+            pgtablesKb: u64(b, 0, F.pgtables_kb),
+          },
+          oomScoreAdj: s32(b, 0, F.oom_score_adj),
+          flags,
         };
       },
     },

@@ -25,6 +25,8 @@ export type EventKindValue = (typeof EventKind)[keyof typeof EventKind];
 export const ExitFlag = { OomVictim: 1, CoreDumped: 2 } as const;
 /** vigil_signal_event.flags */
 export const SignalFlag = { Group: 1 } as const;
+/** vigil_oom_event.flags */
+export const OomFlag = { Memcg: 1, NoMemcg: 2 } as const;
 /** vigil_oom_event.hook: which kernel hook saw the OOM kill. */
 export const OomHook = { None: 0, Tracepoint: 1, Fentry: 2 } as const;
 
@@ -46,6 +48,8 @@ export const C_CONSTANTS: Readonly<Record<string, number>> = {
   VIGIL_EXIT_OOM_VICTIM: ExitFlag.OomVictim,
   VIGIL_EXIT_CORE_DUMPED: ExitFlag.CoreDumped,
   VIGIL_SIG_GROUP: SignalFlag.Group,
+  VIGIL_OOM_MEMCG: OomFlag.Memcg,
+  VIGIL_OOM_NO_MEMCG: OomFlag.NoMemcg,
   VIGIL_OOM_HOOK_NONE: OomHook.None,
   VIGIL_OOM_HOOK_TRACEPOINT: OomHook.Tracepoint,
   VIGIL_OOM_HOOK_FENTRY: OomHook.Fentry,
@@ -120,12 +124,19 @@ export const SIGNAL_EVENT = {
 
 export const OOM_EVENT = {
   name: 'vigil_oom_event',
-  size: 72,
+  size: 120,
   fields: {
     header: f(0, HEADER.size),
     victim: f(32, TASK.size),
     uid: f(64, 4),
     hook: f(68, 4),
+    total_vm_kb: f(72, 8),
+    anon_rss_kb: f(80, 8),
+    file_rss_kb: f(88, 8),
+    shmem_rss_kb: f(96, 8),
+    pgtables_kb: f(104, 8),
+    oom_score_adj: f(112, 4),
+    flags: f(116, 4),
   },
 } as const satisfies StructLayout<string>;
 

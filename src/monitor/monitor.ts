@@ -246,7 +246,8 @@ export class Monitor {
     const proc = c && findProcess(c, e.victim.pid, e.victim.startBoottimeNs);
     this.reporter.emit({
       kind: 'oom', container: c?.name ?? null, process: proc?.name ?? null, pid: e.victim.pid,
-      reason: `the kernel's OOM killer chose ${e.victim.comm}`,
+      scope: e.scope, anonRssKb: Number(e.sizes.anonRssKb), totalVmKb: Number(e.sizes.totalVmKb),
+      reason: `the kernel's OOM killer chose ${e.victim.comm} (${e.scope === 'memcg' ? 'its memory cgroup was at its limit' : e.scope === 'global' ? 'the host ran out of memory' : 'memcg or global unknown'}; anon ${Number(e.sizes.anonRssKb / 1024n)} MiB, total vm ${Number(e.sizes.totalVmKb / 1024n)} MiB)`,
     });
   }
 

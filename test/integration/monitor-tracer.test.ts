@@ -82,3 +82,19 @@ serial('vigil doctor shows the pinned tracer: its build, hook and per-kind count
   t.is(r.status, 0, r.stdout + r.stderr);
   t.regex(r.stdout, new RegExp(`ok\\s+tracer\\s+pinned at ${env.store.pinDir}: build \\d+, 5 programs attached, OOM hook tracepoint; lost: none; rate-limited: none`));
 });
+
+serial('an OOM in one of two containers is attributed to that container, as a cgroup OOM with sizes', async (t) => {
+  const file = env.writeSpec('mt2', env.spec('mt2', [{ name: 'hog', command: [TESTBIN_IN_CONTAINER, 'serve'], restart: { policy: 'always', backoff: { initial: '10ms' } } }], { limits: { memory: '40M' } }));
+  const r = env.cli('run', file);
+  t.is(r.status, 0, r.stderr);
+  const hog = env.inspect(t, 'mt2').processes[0]!;
+  const from = monitor.lines.length;
+  process.kill(hog.pid!, 'SIGUSR2'); // testbin allocates without bound
+  const oom = await monitor.waitFor((l) => l.kind === 'oom' && l.pid === hog.pid, 15_000, from);
+  t.like(oom, { container: 'mt2', process: 'hog', scope: 'memcg' });
+  t.true((oom.anonRssKb as number) > 20_000 && (oom.anonRssKb as number) <= 41_000, `anon ${oom.anonRssKb} KiB`);
+  t.regex(oom.reason, /its memory cgroup was at its limit; anon \d+ MiB/);
+  const exit = await monitor.waitFor((l) => l.kind === 'exit' && l.pid === hog.pid, 10_000, from);
+  t.like(exit, { container: 'mt2', process: 'hog', exitReason: 'oom-killed' });
+  t.false(monitor.lines.slice(from).some((l) => (l.kind === 'oom' || l.kind === 'exit') && l.container === 'mt'), 'nothing attributed to the other container');
+});

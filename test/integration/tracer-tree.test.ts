@@ -121,7 +121,12 @@ serial('OOM in a memcg: the hook the kernel\'s BTF picks attributes the victim t
   try {
     const r = oomOnce(h.cg, memDir, true);
     t.is((await r.exited).signal, 'SIGKILL');
-    t.like(await h.waitFor('OOM event', () => h.oomsOf(r.pid)[0]), { hook: 'tracepoint', cgroupId: h.cgroupId, victim: { pid: r.pid, comm: 'python3' }, uid: 0 });
+    const oom = await h.waitFor('OOM event', () => h.oomsOf(r.pid)[0]);
+    t.like(oom, { hook: 'tracepoint', scope: 'memcg', cgroupId: h.cgroupId, victim: { pid: r.pid, comm: 'python3' }, uid: 0, oomScoreAdj: 0 });
+    // The 32 MiB limit: most of it is the victim's anonymous memory.
+    t.true(oom.sizes.anonRssKb > 16_000n && oom.sizes.anonRssKb <= 33_000n, `anon rss ${oom.sizes.anonRssKb} KiB`);
+    t.true(oom.sizes.totalVmKb >= oom.sizes.anonRssKb + oom.sizes.fileRssKb, `total vm ${oom.sizes.totalVmKb} KiB`);
+    t.true(oom.sizes.fileRssKb > 0n && oom.sizes.pgtablesKb > 0n);
     t.like(await h.waitFor('exit', () => h.exitsOf(r.pid)[0]), { signal: 9, oomVictim: true });
     t.is(h.oomsOf(r.pid).length, 1);
   } finally {

@@ -91,15 +91,22 @@ test('signal record', (t) => {
   t.deepEqual(e.sender, { pid: 3000, tid: 3001, startBoottimeNs: 8n, comm: 'node' });
 });
 
-test('oom record, from either hook', (t) => {
-  const b = header(72, 3);
+test('oom record, from either hook, with sizes and scope', (t) => {
+  const b = header(120, 3);
   task(b, 32, 4000, 4000, 9n, 'python3');
   b.writeUInt32LE(1001, 64);
   b.writeUInt32LE(2, 68);
+  [300_000n, 32_000n, 4_000n, 16n, 120n].forEach((v, i) => b.writeBigUInt64LE(v, 72 + 8 * i));
+  b.writeInt32LE(-500, 112);
+  b.writeUInt32LE(1, 116);
   const e = decodeEvent(b) as OomEvent;
-  t.like(e, { kind: 'oom', uid: 1001, hook: 'fentry', victim: { pid: 4000, tid: 4000, startBoottimeNs: 9n, comm: 'python3' } });
+  t.like(e, { kind: 'oom', uid: 1001, hook: 'fentry', scope: 'memcg', oomScoreAdj: -500, victim: { pid: 4000, tid: 4000, startBoottimeNs: 9n, comm: 'python3' } });
+  t.deepEqual(e.sizes, { totalVmKb: 300_000n, anonRssKb: 32_000n, fileRssKb: 4_000n, shmemRssKb: 16n, pgtablesKb: 120n });
   b.writeUInt32LE(1, 68);
-  t.is((decodeEvent(b) as OomEvent).hook, 'tracepoint');
+  b.writeUInt32LE(0, 116);
+  t.like(decodeEvent(b), { hook: 'tracepoint', scope: 'global' });
+  b.writeUInt32LE(2, 116);
+  t.like(decodeEvent(b), { scope: 'unknown' });
 });
 
 test('fork record', (t) => {
