@@ -9,7 +9,8 @@
  *     `exit_seen` and `oom_seen` maps, signals, forks and execs by the shared
  *     per-CPU `handover` note (see vigil.bpf.c).
  *   tracerRemove: unlink every pin (detaches the programs)
- *   watch/unwatch/counters/tracerInfo: short-lived fds on the pinned objects.
+ *   (watch/unwatch/counters/tracerInfo are in tracer_query.c, the options in
+ *   tracer_opts.c.)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,20 +26,14 @@
 #include <linux/types.h>
 #include "addon.h"
 #include "events.h"
+#include "tracer.h"
 
-static const char *const map_pins[] = {
-	"events", "watched", "drops", "limited", "control", "exit_seen", "oom_seen", "signal_bucket",
-	"handover",
-};
-
-enum { L_EXIT, L_SIGNAL, L_OOM, L_FORK, L_EXEC, N_LINKS };
-
-static const char *const link_pins[N_LINKS] = {
+const char *const vn_link_pins[N_LINKS] = {
 	"link_exit", "link_signal", "link_oom", "link_fork", "link_exec",
 };
 
 /* The program behind each link; the OOM link's depends on the hook. */
-static const char *link_prog(int i, __u32 oom_hook)
+const char *vn_link_prog(int i, __u32 oom_hook)
 {
 	static const char *const progs[N_LINKS] = {
 		"vigil_exit", "vigil_signal", "vigil_oom", "vigil_fork", "vigil_exec",
@@ -49,10 +44,18 @@ static const char *link_prog(int i, __u32 oom_hook)
 	return progs[i];
 }
 
-static const char *const oom_hook_names[] = { "none", "tracepoint", "fentry" };
+const char *vn_oom_hook_name(__u32 hook)
+{
+	static const char *const names[] = { "none", "tracepoint", "fentry" };
 
-/* Room for a pin directory plus a pin or program name, for messages. */
-#define ERRPATH_MAX (PATH_MAX + 64)
+	return names[hook < 3 ? hook : 0];
+}
+
+static const char *const map_pins[] = {
+	"events", "watched", "drops", "limited", "control", "exit_seen", "oom_seen", "signal_bucket",
+	"handover",
+};
+
 
 #define N_MAPS (sizeof(map_pins) / sizeof(map_pins[0]))
 
@@ -75,7 +78,7 @@ static int unpin_all(const char *dir, const char **failed_name)
 
 	/* links first, so the programs stop before their maps disappear */
 	for (size_t i = 0; i < 2 * N_LINKS + N_MAPS; i++) {
-		const char *name = i < N_LINKS ? link_pins[i] : i < 2 * N_LINKS ? link_pins[i - N_LINKS]
+		const char *name = i < N_LINKS ? vn_link_pins[i] : i < 2 * N_LINKS ? vn_link_pins[i - N_LINKS]
 										 : map_pins[i - 2 * N_LINKS];
 		int n = i >= N_LINKS && i < 2 * N_LINKS
 				? snprintf(p, sizeof(p), "%s/new_%s", dir, name)
@@ -93,7 +96,7 @@ static int unpin_all(const char *dir, const char **failed_name)
 }
 
 /* Read the pinned control record; false if there is none. */
-static bool read_control(const char *dir, struct vigil_control *out)
+bool vn_read_control(const char *dir, struct vigil_control *out)
 {
 	char p[PATH_MAX];
 	__u32 k = 0;
@@ -201,17 +204,6 @@ static __u32 detect_oom_hook(const char *btf_path)
 	return hook;
 }
 
-struct ensure_opts {
-	bool has_mask;
-	__u64 mask;
-	bool has_rate, has_burst;
-	__u32 rate, burst;
-	char identity[VIGIL_IDENTITY_LEN];
-	int oom_hook; /* -1 = detect */
-	__u32 skipped; /* bit N: do not attach link N (optional programs only) */
-	char btf_path[PATH_MAX]; /* "" = the kernel's own */
-};
-
 struct ensure_result {
 	bool loaded, upgraded;
 	__u32 generation, oom_hook, skipped;
@@ -280,7 +272,7 @@ static int load_and_pin(const char *obj_path, const char *dir, const struct ensu
 		bpf_program__set_autoload(fe, hook == VIGIL_OOM_HOOK_FENTRY);
 	}
 	for (int i = L_FORK; i <= L_EXEC; i++) {
-		struct bpf_program *prog = bpf_object__find_program_by_name(obj, link_prog(i, hook));
+		struct bpf_program *prog = bpf_object__find_program_by_name(obj, vn_link_prog(i, hook));
 
 		if (prog)
 			bpf_program__set_autoload(prog, !(o->skipped & (1u << i)));
@@ -309,16 +301,16 @@ static int load_and_pin(const char *obj_path, const char *dir, const struct ensu
 
 		if ((i == L_OOM && hook == VIGIL_OOM_HOOK_NONE) || (o->skipped & (1u << i)))
 			continue;
-		prog = bpf_object__find_program_by_name(obj, link_prog(i, hook));
+		prog = bpf_object__find_program_by_name(obj, vn_link_prog(i, hook));
 		if (!prog) {
 			err = ENOENT;
-			FAIL(VN_ERR_ATTACH, "find program", "%s:%s", obj_path, link_prog(i, hook));
+			FAIL(VN_ERR_ATTACH, "find program", "%s:%s", obj_path, vn_link_prog(i, hook));
 		}
 		links[i] = bpf_program__attach(prog);
 		if (!links[i]) {
 			err = errno;
 			FAIL(VN_ERR_ATTACH, "bpf_program__attach", "%s:%s", obj_path,
-			     link_prog(i, hook));
+			     vn_link_prog(i, hook));
 		}
 	}
 	for (size_t i = 0; i < N_MAPS; i++) {
@@ -343,7 +335,7 @@ static int load_and_pin(const char *obj_path, const char *dir, const struct ensu
 	}
 	/* Then replace each link pin; the rename drops the old link (it detaches). */
 	for (int i = 0; i < N_LINKS; i++) {
-		snprintf(p, sizeof(p), "%s/%s", dir, link_pins[i]);
+		snprintf(p, sizeof(p), "%s/%s", dir, vn_link_pins[i]);
 		if (!links[i]) {
 			if (unlink(p) < 0 && errno != ENOENT) {
 				err = errno;
@@ -352,7 +344,7 @@ static int load_and_pin(const char *obj_path, const char *dir, const struct ensu
 			continue;
 		}
 		/* bpffs refuses dots in names: the temporary is new_<pin>. */
-		snprintf(tmp, sizeof(tmp), "%s/new_%s", dir, link_pins[i]);
+		snprintf(tmp, sizeof(tmp), "%s/new_%s", dir, vn_link_pins[i]);
 		unlink(tmp);
 		if ((err = -bpf_link__pin(links[i], tmp)))
 			FAIL(VN_ERR_PIN, "bpf_link__pin", "%s", tmp);
@@ -382,131 +374,13 @@ out:
 	return err;
 }
 
-/* Read options.<name> if present and not undefined; *t is its type. */
-static bool opt_get(napi_env env, napi_value obj, const char *name, napi_value *v,
-		    napi_valuetype *t)
-{
-	bool has = false;
-
-	*t = napi_undefined;
-	if (napi_has_named_property(env, obj, name, &has) != napi_ok)
-		return false;
-	if (!has)
-		return true;
-	return napi_get_named_property(env, obj, name, v) == napi_ok &&
-	       napi_typeof(env, *v, t) == napi_ok;
-}
-
-static bool opt_u32(napi_env env, napi_value obj, const char *name, bool *has, __u32 *out)
-{
-	napi_valuetype t;
-	napi_value v;
-	char arg[64];
-	int n;
-
-	*has = false;
-	if (!opt_get(env, obj, name, &v, &t))
-		return false;
-	if (t == napi_undefined)
-		return true;
-	snprintf(arg, sizeof(arg), "options.%s", name);
-	if (!vn_arg_int(env, v, "tracerEnsure", arg, &n))
-		return false;
-	*has = true;
-	*out = (__u32)n;
-	return true;
-}
-
-static bool read_ensure_opts(napi_env env, napi_value v, struct ensure_opts *o)
-{
-	static const char *const hooks[] = { "none", "tracepoint", "fentry", "auto" };
-	napi_valuetype t;
-	napi_value x;
-	char s[32];
-
-	memset(o, 0, sizeof(*o));
-	o->oom_hook = -1;
-	if (napi_typeof(env, v, &t) != napi_ok)
-		return false;
-	if (t == napi_undefined)
-		return true;
-	if (t != napi_object) {
-		vn_throw_arg(env, "tracerEnsure", "options", "an object or undefined");
-		return false;
-	}
-	if (!opt_get(env, v, "signalMask", &x, &t))
-		return false;
-	if (t != napi_undefined) {
-		o->has_mask = true;
-		if (!vn_arg_u64(env, x, "tracerEnsure", "options.signalMask",
-				(unsigned long long *)&o->mask))
-			return false;
-	}
-	if (!opt_u32(env, v, "signalRate", &o->has_rate, &o->rate) ||
-	    !opt_u32(env, v, "signalBurst", &o->has_burst, &o->burst))
-		return false;
-	if (!opt_get(env, v, "identity", &x, &t))
-		return false;
-	if (t != napi_undefined &&
-	    !vn_arg_string(env, x, "tracerEnsure", "options.identity", o->identity,
-			   sizeof(o->identity)))
-		return false;
-	if (!opt_get(env, v, "btfPath", &x, &t))
-		return false;
-	if (t != napi_undefined &&
-	    !vn_arg_path(env, x, "tracerEnsure", "options.btfPath", o->btf_path))
-		return false;
-	if (!opt_get(env, v, "skip", &x, &t))
-		return false;
-	if (t != napi_undefined) {
-		uint32_t len = 0;
-		bool is_array = false;
-
-		if (napi_is_array(env, x, &is_array) != napi_ok || !is_array ||
-		    napi_get_array_length(env, x, &len) != napi_ok) {
-			vn_throw_arg(env, "tracerEnsure", "options.skip", "an array of 'fork', 'exec'");
-			return false;
-		}
-		for (uint32_t i = 0; i < len; i++) {
-			napi_value el;
-
-			if (napi_get_element(env, x, i, &el) != napi_ok ||
-			    !vn_arg_string(env, el, "tracerEnsure", "options.skip[]", s, sizeof(s)))
-				return false;
-			if (strcmp(s, "fork") == 0)
-				o->skipped |= 1u << L_FORK;
-			else if (strcmp(s, "exec") == 0)
-				o->skipped |= 1u << L_EXEC;
-			else {
-				vn_throw_arg(env, "tracerEnsure", "options.skip[]", "'fork' or 'exec'");
-				return false;
-			}
-		}
-	}
-	if (!opt_get(env, v, "oomHook", &x, &t))
-		return false;
-	if (t != napi_undefined) {
-		if (!vn_arg_string(env, x, "tracerEnsure", "options.oomHook", s, sizeof(s)))
-			return false;
-		for (int i = 0; i < 4; i++)
-			if (strcmp(s, hooks[i]) == 0)
-				o->oom_hook = i == 3 ? -1 : i;
-		if (o->oom_hook < 0 && strcmp(s, "auto") != 0) {
-			vn_throw_arg(env, "tracerEnsure", "options.oomHook",
-				     "one of auto, tracepoint, fentry, none");
-			return false;
-		}
-	}
-	return true;
-}
-
 /* Whether every link the pinned build needs is pinned. */
 static bool links_pinned(const char *dir, const struct vigil_control *c)
 {
 	for (int i = 0; i < N_LINKS; i++) {
 		if ((i == L_OOM && c->oom_hook == VIGIL_OOM_HOOK_NONE) || (c->skipped & (1u << i)))
 			continue;
-		if (!pin_exists(dir, link_pins[i]))
+		if (!pin_exists(dir, vn_link_pins[i]))
 			return false;
 	}
 	for (size_t i = 0; i < N_MAPS; i++)
@@ -526,7 +400,7 @@ static napi_value ensure_result(napi_env env, const struct ensure_result *r)
 	VN_CALL(env, napi_set_named_property(env, ret, "upgraded", v));
 	VN_CALL(env, napi_create_uint32(env, r->generation, &v));
 	VN_CALL(env, napi_set_named_property(env, ret, "generation", v));
-	VN_CALL(env, napi_create_string_utf8(env, oom_hook_names[r->oom_hook < 3 ? r->oom_hook : 0],
+	VN_CALL(env, napi_create_string_utf8(env, vn_oom_hook_name(r->oom_hook),
 					     NAPI_AUTO_LENGTH, &v));
 	VN_CALL(env, napi_set_named_property(env, ret, "oomHook", v));
 	{
@@ -541,7 +415,7 @@ static napi_value ensure_result(napi_env env, const struct ensure_result *r)
 			if (!left_out)
 				continue;
 			VN_CALL(env, napi_create_object(env, &o));
-			VN_CALL(env, napi_create_string_utf8(env, link_pins[i] + 5, NAPI_AUTO_LENGTH, &v));
+			VN_CALL(env, napi_create_string_utf8(env, vn_link_pins[i] + 5, NAPI_AUTO_LENGTH, &v));
 			VN_CALL(env, napi_set_named_property(env, o, "hook", v));
 			VN_CALL(env, napi_create_string_utf8(env, r->why[i][0] ? r->why[i] : "not available on this kernel or not asked for",
 							     NAPI_AUTO_LENGTH, &v));
@@ -581,7 +455,7 @@ napi_value vn_tracer_ensure(napi_env env, napi_callback_info info)
 		napi_get_undefined(env, &argv[2]);
 	if (!vn_arg_path(env, argv[0], "tracerEnsure", "objPath", obj_path) ||
 	    !vn_arg_path(env, argv[1], "tracerEnsure", "pinDir", dir) ||
-	    !read_ensure_opts(env, argv[2], &opts))
+	    !vn_read_ensure_opts(env, argv[2], &opts))
 		return NULL;
 
 	created = mkdir(dir, 0700) == 0;
@@ -598,7 +472,7 @@ napi_value vn_tracer_ensure(napi_env env, napi_callback_info info)
 			return vn_throw(env, VN_ERR_PIN, err, "tracerEnsure: flock", dir, NULL);
 		}
 	}
-	had_control = read_control(dir, &old);
+	had_control = vn_read_control(dir, &old);
 	if (had_control && strcmp(old.identity, opts.identity) == 0 &&
 	    links_pinned(dir, &old)) {
 		close(dfd);
@@ -623,8 +497,8 @@ napi_value vn_tracer_ensure(napi_env env, napi_callback_info info)
 		if (!err)
 			break;
 		for (int i = L_OOM; i <= L_EXEC && opt < 0; i++) {
-			const char *names[2] = { link_prog(i, VIGIL_OOM_HOOK_TRACEPOINT),
-						 link_prog(i, VIGIL_OOM_HOOK_FENTRY) };
+			const char *names[2] = { vn_link_prog(i, VIGIL_OOM_HOOK_TRACEPOINT),
+						 vn_link_prog(i, VIGIL_OOM_HOOK_FENTRY) };
 
 			for (int k = 0; k < 2 && opt < 0; k++) {
 				char quoted[64];
@@ -682,215 +556,4 @@ napi_value vn_tracer_remove(napi_env env, napi_callback_info info)
 	if (rmdir(dir) < 0 && errno != ENOENT)
 		return vn_throw(env, VN_ERR_PIN, errno, "tracerRemove: rmdir", dir, NULL);
 	return NULL;
-}
-
-/* Open a pinned object of pinDir (jdir); throws and returns -1 on error. */
-static int open_pinned(napi_env env, const char *fn, napi_value jdir, const char *name,
-		       char path[PATH_MAX])
-{
-	char dir[PATH_MAX], what[64];
-	int fd;
-
-	if (!vn_arg_path(env, jdir, fn, "pinDir", dir) || !vn_join(env, fn, dir, name, path))
-		return -1;
-	fd = bpf_obj_get(path);
-	if (fd < 0) {
-		snprintf(what, sizeof(what), "%s: bpf_obj_get", fn);
-		vn_throw(env, VN_ERR_MAP, errno, what, path, NULL);
-	}
-	return fd;
-}
-
-static napi_value watch_common(napi_env env, napi_callback_info info, bool add)
-{
-	const char *fn = add ? "watch" : "unwatch";
-	char path[PATH_MAX], what[64];
-	unsigned long long id;
-	size_t argc = 2;
-	napi_value argv[2];
-	__u64 key;
-	__u8 val = 1;
-	int fd, rc, err;
-
-	VN_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-	if (argc < 2)
-		return vn_throw_arg(env, fn, "pinDir, cgroupId", "given");
-	if (!vn_arg_u64(env, argv[1], fn, "cgroupId", &id))
-		return NULL;
-	fd = open_pinned(env, fn, argv[0], "watched", path);
-	if (fd < 0)
-		return NULL;
-	key = id;
-	rc = add ? bpf_map_update_elem(fd, &key, &val, BPF_ANY) : bpf_map_delete_elem(fd, &key);
-	err = errno;
-	close(fd);
-	if (rc < 0 && !(!add && err == ENOENT)) {
-		snprintf(what, sizeof(what), "%s: %s", fn,
-			 add ? "bpf_map_update_elem" : "bpf_map_delete_elem");
-		return vn_throw(env, VN_ERR_MAP, err, what, path, NULL);
-	}
-	return NULL;
-}
-
-/* watch(pinDir, cgroupId: bigint): void */
-napi_value vn_watch(napi_env env, napi_callback_info info)
-{
-	return watch_common(env, info, true);
-}
-
-/* unwatch(pinDir, cgroupId: bigint): void; an id not watched is fine. */
-napi_value vn_unwatch(napi_env env, napi_callback_info info)
-{
-	return watch_common(env, info, false);
-}
-
-/* counters(pinDir, 'drops' | 'limited'): bigint[VIGIL_DROPS_SLOTS], per-CPU sums. */
-napi_value vn_counters(napi_env env, napi_callback_info info)
-{
-	char path[PATH_MAX], name[16];
-	size_t argc = 2;
-	napi_value argv[2], arr, v;
-	__u64 *vals;
-	int fd, ncpu, err;
-
-	VN_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-	if (argc < 2)
-		return vn_throw_arg(env, "counters", "pinDir, name", "given");
-	if (!vn_arg_string(env, argv[1], "counters", "name", name, sizeof(name)))
-		return NULL;
-	if (strcmp(name, "drops") != 0 && strcmp(name, "limited") != 0)
-		return vn_throw_arg(env, "counters", "name", "'drops' or 'limited'");
-	ncpu = libbpf_num_possible_cpus();
-	if (ncpu <= 0)
-		return vn_throw(env, VN_ERR_SYS, -ncpu, "counters: libbpf_num_possible_cpus", NULL,
-				NULL);
-	fd = open_pinned(env, "counters", argv[0], name, path);
-	if (fd < 0)
-		return NULL;
-	vals = calloc(ncpu, sizeof(*vals));
-	if (!vals) {
-		close(fd);
-		return vn_throw(env, VN_ERR_SYS, ENOMEM, "counters: calloc", NULL, NULL);
-	}
-	if (napi_create_array_with_length(env, VIGIL_DROPS_SLOTS, &arr) != napi_ok)
-		goto napi_fail;
-	for (__u32 k = 0; k < VIGIL_DROPS_SLOTS; k++) {
-		__u64 sum = 0;
-
-		if (bpf_map_lookup_elem(fd, &k, vals) < 0) {
-			err = errno;
-			free(vals);
-			close(fd);
-			return vn_throw(env, VN_ERR_MAP, err, "counters: bpf_map_lookup_elem", path,
-					NULL);
-		}
-		for (int c = 0; c < ncpu; c++)
-			sum += vals[c];
-		if (napi_create_bigint_uint64(env, sum, &v) != napi_ok ||
-		    napi_set_element(env, arr, k, v) != napi_ok)
-			goto napi_fail;
-	}
-	free(vals);
-	close(fd);
-	return arr;
-napi_fail:
-	free(vals);
-	close(fd);
-	return vn_throw(env, VN_ERR_STATE, 0, "counters: napi", NULL, NULL);
-}
-
-/*
- * tracerInfo(pinDir): { generation, oomHook, identity, programs: [{ link,
- * name, id, runTimeNs, runCount }] } from the pinned control record and each
- * pinned link's program (run time needs kernel.bpf_stats_enabled=1).
- */
-napi_value vn_tracer_info(napi_env env, napi_callback_info info)
-{
-	char dir[PATH_MAX], p[PATH_MAX];
-	struct vigil_control ctrl;
-	size_t argc = 1;
-	napi_value argv[1], ret, progs, o, v;
-	uint32_t n = 0;
-
-	VN_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-	if (argc < 1)
-		return vn_throw_arg(env, "tracerInfo", "pinDir", "given");
-	if (!vn_arg_path(env, argv[0], "tracerInfo", "pinDir", dir))
-		return NULL;
-	if (!read_control(dir, &ctrl))
-		return vn_throw(env, VN_ERR_MAP, errno ? errno : ENOENT, "tracerInfo: read control",
-				dir, NULL);
-	VN_CALL(env, napi_create_object(env, &ret));
-	VN_CALL(env, napi_create_uint32(env, ctrl.active_gen, &v));
-	VN_CALL(env, napi_set_named_property(env, ret, "generation", v));
-	VN_CALL(env, napi_create_string_utf8(env, oom_hook_names[ctrl.oom_hook < 3 ? ctrl.oom_hook : 0],
-					     NAPI_AUTO_LENGTH, &v));
-	VN_CALL(env, napi_set_named_property(env, ret, "oomHook", v));
-	VN_CALL(env, napi_create_string_utf8(env, ctrl.identity, NAPI_AUTO_LENGTH, &v));
-	VN_CALL(env, napi_set_named_property(env, ret, "identity", v));
-	VN_CALL(env, napi_create_array(env, &progs));
-	for (int i = 0; i < N_LINKS; i++) {
-		struct bpf_link_info li = { 0 };
-		struct bpf_prog_info pi = { 0 };
-		__u32 len = sizeof(li);
-		int lfd, pfd;
-
-		if (snprintf(p, sizeof(p), "%s/%s", dir, link_pins[i]) >= (int)sizeof(p))
-			continue;
-		lfd = bpf_obj_get(p);
-		if (lfd < 0)
-			continue;
-		if (bpf_obj_get_info_by_fd(lfd, &li, &len) < 0) {
-			close(lfd);
-			continue;
-		}
-		close(lfd);
-		pfd = bpf_prog_get_fd_by_id(li.prog_id);
-		if (pfd < 0)
-			continue;
-		len = sizeof(pi);
-		if (bpf_obj_get_info_by_fd(pfd, &pi, &len) < 0) {
-			close(pfd);
-			continue;
-		}
-		close(pfd);
-		VN_CALL(env, napi_create_object(env, &o));
-		VN_CALL(env, napi_create_string_utf8(env, link_pins[i], NAPI_AUTO_LENGTH, &v));
-		VN_CALL(env, napi_set_named_property(env, o, "link", v));
-		VN_CALL(env, napi_create_string_utf8(env, pi.name, NAPI_AUTO_LENGTH, &v));
-		VN_CALL(env, napi_set_named_property(env, o, "name", v));
-		VN_CALL(env, napi_create_uint32(env, pi.id, &v));
-		VN_CALL(env, napi_set_named_property(env, o, "id", v));
-		VN_CALL(env, napi_create_bigint_uint64(env, pi.run_time_ns, &v));
-		VN_CALL(env, napi_set_named_property(env, o, "runTimeNs", v));
-		VN_CALL(env, napi_create_bigint_uint64(env, pi.run_cnt, &v));
-		VN_CALL(env, napi_set_named_property(env, o, "runCount", v));
-		VN_CALL(env, napi_set_element(env, progs, n++, o));
-	}
-	VN_CALL(env, napi_set_named_property(env, ret, "programs", progs));
-	return ret;
-}
-
-/* kernelSupport(btfPath): { btf: boolean, ringbuf: boolean } as libbpf probes them. */
-napi_value vn_kernel_support(napi_env env, napi_callback_info info)
-{
-	char btf_path[PATH_MAX];
-	size_t argc = 1;
-	napi_value argv[1], ret, v;
-	struct stat st;
-	bool btf;
-
-	VN_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-	if (argc < 1)
-		return vn_throw_arg(env, "kernelSupport", "btfPath", "given");
-	if (!vn_arg_path(env, argv[0], "kernelSupport", "btfPath", btf_path))
-		return NULL;
-	btf = stat(btf_path, &st) == 0;
-	VN_CALL(env, napi_create_object(env, &ret));
-	VN_CALL(env, napi_get_boolean(env, btf, &v));
-	VN_CALL(env, napi_set_named_property(env, ret, "btf", v));
-	VN_CALL(env, napi_get_boolean(env, libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1,
-				      &v));
-	VN_CALL(env, napi_set_named_property(env, ret, "ringbuf", v));
-	return ret;
 }
