@@ -127,7 +127,7 @@ async function main(): Promise<void> {
     unload();
     const rounds = 5;
     const perProc: Record<'none' | 'unwatched' | 'watched', number[]> = { none: [], unwatched: [], watched: [] };
-    const settle = () => new Promise((r) => setTimeout(r, 300)); // detaching ends in RCU work; let it pass
+    const settle = () => new Promise((r) => setTimeout(r, 1500)); // detaching ends in RCU work; let it pass
     for (let i = 0; i < rounds; i++) {
       // The order rotates so that neither variant always runs first after a (un)load.
       const order = (['none', 'unwatched', 'watched'] as const).map((_, k, a) => a[(k + i) % 3]!);
