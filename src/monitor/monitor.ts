@@ -517,6 +517,7 @@ export class Monitor {
       for (const p of c.processes) this.guard(`reconcile ${c.name}/${p.name}`, () => this.reconcileProcess(c, p));
     }
     for (const news of this.tracerHealth.check()) this.reporter.emit({ kind: 'error', container: null, process: null, pid: null, reason: news });
+    this.tree.retain(new Set(this.store.list().flatMap((c) => (c.cgroup ? [BigInt(c.cgroup.id)] : []))));
   }
 
   private reconcileProcess(c: ContainerState, p: ProcessState): void {

@@ -83,6 +83,11 @@ export class ProcessTree {
     this.byContainer.delete(cgroupId);
   }
 
+  /** Forget every container whose cgroup id is not in `live`. */
+  retain(live: ReadonlySet<bigint>): void {
+    for (const id of this.byContainer.keys()) if (!live.has(id)) this.byContainer.delete(id);
+  }
+
   /** The container's processes, parents before children where known. */
   view(cgroupId: bigint): TreeNodeView[] {
     const m = this.byContainer.get(cgroupId);

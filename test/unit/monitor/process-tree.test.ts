@@ -36,3 +36,12 @@ test('bounded: a fork storm keeps the newest MAX_PER_CONTAINER processes', (t) =
   t.is(tree.size(7n), MAX_PER_CONTAINER);
   t.is(tree.view(7n)[0]!.pid, 1010);
 });
+
+test('retain forgets the trees of containers that are gone', (t) => {
+  const tree = new ProcessTree();
+  tree.apply(fork(task(11, 1n), task(10, 0n)));
+  tree.seed(9n, { pid: 5, ppid: 1, startBoottimeNs: 1n, comm: 'x', binary: null, cgroupId: 9n });
+  tree.retain(new Set([9n]));
+  t.is(tree.size(7n), 0);
+  t.is(tree.size(9n), 1);
+});
