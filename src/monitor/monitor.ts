@@ -12,7 +12,6 @@ import { isAlive, signalIdentified } from '../launcher/proc.js';
 import { decide, describeDeath, isOperatorsDeath, type Death, type Decision } from '../policy/restart.js';
 import type { ContainerState, LastExit, ProcessState, Store } from '../state/store.js';
 import { bpffsMount, ensureTracer, openConsumer, tracerSupport, watch, type EventConsumer } from '../tracer/tracer.js';
-import { openProcConnector, type KnownProcess } from '../tracer/proc-connector.js';
 import { flock } from '../tracer/native.js';
 import { NotFoundError, StateError, VigilError } from '../util/errors.js';
 import { monoNow, nsToMs, type MonoNs } from '../util/units.js';
@@ -25,6 +24,7 @@ import { journalDir, JournalWriter } from '../journal/journal.js';
 import type { ControlServer } from '../control/server.js';
 import { ProcessTree } from './process-tree.js';
 import { seedTree, TracerHealth } from './tracer-health.js';
+import { openDegradedSource } from './degraded.js';
 
 const RECONCILE_INTERVAL_MS = 2000;
 const RECENT_LIMIT = 4096;
@@ -53,8 +53,6 @@ export class Monitor {
   /** Each container's processes and binaries, from fork/exec/exit events. */
   readonly tree = new ProcessTree();
   private readonly tracerHealth: TracerHealth;
-  /** Degraded mode: the state's processes by pid, re-read at most every 20 ms. */
-  private knownIndex: { at: number; byPid: Map<number, KnownProcess> } | null = null;
   /** Last fatal signal aimed at each pid, to name the sender of a kill. */
   private readonly lastSignal = new Map<number, SignalEvent>();
   private readonly oomVictims = new Set<number>();
@@ -93,13 +91,13 @@ export class Monitor {
       this.startDegraded(support.reason);
     } else {
       bpffsMount();
-      const { loaded } = ensureTracer(BPF_OBJECT_PATH, this.store.pinDir);
+      const { loaded, upgraded, generation } = ensureTracer(BPF_OBJECT_PATH, this.store.pinDir);
       for (const c of this.store.list()) if (c.state === 'running') seedTree(this.tree, c);
       for (const c of this.store.list()) {
         if (c.cgroup) watch(this.store.pinDir, BigInt(c.cgroup.id));
       }
       this.consumer = openConsumer(this.store.pinDir, (events, errors) => this.onEvents(events, errors));
-      this.note(`watching ${this.store.list().filter((c) => c.state === 'running').length} running container(s); tracer ${loaded ? 'loaded' : 'already pinned'} at ${this.store.pinDir}`);
+      this.note(`watching ${this.store.list().filter((c) => c.state === 'running').length} running container(s); tracer ${upgraded ? `build ${generation} replaced the pinned one` : loaded ? 'loaded' : 'already pinned'} at ${this.store.pinDir}`);
     }
     // What waited in the pinned ring buffer while no monitor ran comes first.
     this.consumer?.poll();
@@ -116,34 +114,8 @@ export class Monitor {
   private startDegraded(reason: string): void {
     this.tracerHealth.setDegraded(reason);
     for (const c of this.store.list()) if (c.state === 'running') seedTree(this.tree, c);
-    this.consumer = openProcConnector(
-      (pid) => this.knownProcess(pid),
-      (pid, startNs) => isAlive(pid, startTicks(startNs)),
-      (events, errors) => this.onEvents(events, errors),
-      () => this.guard('reconcile', () => this.reconcile()),
-    );
+    this.consumer = openDegradedSource(this.store, (events, errors) => this.onEvents(events, errors), () => this.guard('reconcile', () => this.reconcile()));
     this.note(`degraded mode: ${reason}; exits come from the netlink process connector (no signal senders or OOM events; exits while no monitor runs are found by reconciliation)`);
-  }
-
-  /**
-   * A container's init or process with this pid, as the state records it.
-   * Asked for every exit on the host, so the state is read at most every 20 ms.
-   */
-  private knownProcess(pid: number): KnownProcess | null {
-    const now = Date.now();
-    if (!this.knownIndex || now - this.knownIndex.at > 20) {
-      const byPid = new Map<number, KnownProcess>();
-      for (const c of this.store.list()) {
-        if (!c.cgroup) continue;
-        const cgroupId = BigInt(c.cgroup.id);
-        if (c.init) byPid.set(c.init.pid, { cgroupId, startBoottimeNs: BigInt(c.init.startTime) * 10_000_000n, comm: 'vigil-init', init: true });
-        for (const p of c.processes) {
-          if (p.pid !== null && p.startTime !== null) byPid.set(p.pid, { cgroupId, startBoottimeNs: BigInt(p.startTime) * 10_000_000n, comm: p.name, init: false });
-        }
-      }
-      this.knownIndex = { at: now, byPid };
-    }
-    return this.knownIndex.byPid.get(pid) ?? null;
   }
 
   /** Stop watching; every container keeps running and the tracer stays pinned. */
