@@ -105,7 +105,8 @@ struct {
 
 /*
  * Hand-over between two builds attached at once (during an upgrade both run,
- * one after the other, for each tracepoint hit, in an order not to rely on). Exits and OOM kills are deduplicated by key above; signals, forks
+ * one after the other, for each tracepoint hit, in an order not to rely
+ * on). Exits and OOM kills are deduplicated by key above; signals, forks
  * and execs by this per-CPU note of the last record written: the second build
  * to see the same hit (same kind and subject, another generation, within
  * HANDOVER_NS) skips it. A wrong match could only make a duplicate, never a
