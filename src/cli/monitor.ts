@@ -3,7 +3,7 @@ import { retireTracerIfUnused } from '../launcher/container.js';
 import { Monitor } from '../monitor/monitor.js';
 import { expectPositionals, parseArgs } from './args.js';
 import type { Context } from './commands.js';
-import { runChecks } from './doctor.js';
+import { pinnedTracerCheck, runChecks } from './doctor.js';
 
 export function cmdMonitor(ctx: Context, argv: string[]): Promise<number> {
   const p = parseArgs(argv, { json: 'boolean' });
@@ -28,8 +28,11 @@ export function cmdMonitor(ctx: Context, argv: string[]): Promise<number> {
 export function cmdDoctor(ctx: Context, argv: string[]): number {
   expectPositionals(parseArgs(argv, {}), 0, 0, 'vigil doctor');
   const checks = runChecks();
-  for (const c of checks) ctx.out(`${c.ok ? 'ok     ' : 'MISSING'}  ${c.name.padEnd(10)} ${c.detail}\n`);
-  const bad = checks.filter((c) => !c.ok).length;
-  ctx.out(bad ? `\nThis host cannot run vigil yet: ${bad} problem(s) above.\n` : '\nThis host can run vigil.\n');
+  const pinned = pinnedTracerCheck(ctx.store.pinDir);
+  if (pinned) checks.push(pinned);
+  for (const c of checks) ctx.out(`${c.ok ? 'ok      ' : c.degraded ? 'DEGRADED' : 'MISSING '}  ${c.name.padEnd(10)} ${c.detail}\n`);
+  const bad = checks.filter((c) => !c.ok && !c.degraded).length;
+  const degraded = checks.some((c) => c.degraded);
+  ctx.out(bad ? `\nThis host cannot run vigil yet: ${bad} problem(s) above.\n` : degraded ? '\nThis host can run vigil in degraded mode (see above).\n' : '\nThis host can run vigil.\n');
   return bad ? 1 : 0;
 }

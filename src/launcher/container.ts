@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import { INIT_PATH, BPF_OBJECT_PATH } from '../paths.js';
 import { HostError, NotFoundError, StateError, VigilError } from '../util/errors.js';
-import { ensureTracer, removeTracer, unwatch, watch } from '../tracer/tracer.js';
+import { ensureTracer, removeTracer, tracerSupport, unwatch, watch } from '../tracer/tracer.js';
 import { flock } from '../tracer/native.js';
 import type { ContainerState, ProcessState, Store } from '../state/store.js';
 import { cgroupDirs, createCgroups, detectLayout, killCgroupProcesses, removeCgroups, type ContainerCgroups } from './cgroups.js';
@@ -160,8 +160,11 @@ export function startContainer(store: Store, name: string): ContainerState {
       store.write(state);
       // The tracer is loaded and pinned by whoever needs it first, so exits
       // are recorded from the first process on, whether a monitor runs or not.
-      ensureTracer(BPF_OBJECT_PATH, store.pinDir);
-      watch(store.pinDir, BigInt(state.cgroup.id));
+      // Where it cannot run (degraded mode) the monitor listens for exits itself.
+      if (tracerSupport().mode === 'bpf') {
+        ensureTracer(BPF_OBJECT_PATH, store.pinDir);
+        watch(store.pinDir, BigInt(state.cgroup.id));
+      }
       fs.mkdirSync(store.rootfsMountpoint(name), { recursive: true });
       const oci = state.spec.oci;
       const config: HelperConfig = [

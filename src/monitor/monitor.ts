@@ -12,7 +12,7 @@ import { isAlive, signalIdentified } from '../launcher/proc.js';
 import { decide, describeDeath, isOperatorsDeath, type Death, type Decision } from '../policy/restart.js';
 import type { ContainerState, LastExit, ProcessState, Store } from '../state/store.js';
 import { rotateContainerLogs } from '../state/log-rotation.js';
-import { bpffsMount, drops, ensureTracer, openConsumer, watch, type EventConsumer } from '../tracer/tracer.js';
+import { bpffsMount, ensureTracer, openConsumer, tracerSupport, watch, type EventConsumer } from '../tracer/tracer.js';
 import { flock } from '../tracer/native.js';
 import { NotFoundError, StateError, VigilError } from '../util/errors.js';
 import { monoNow, nsToMs, type MonoNs } from '../util/units.js';
@@ -23,6 +23,9 @@ import { Reporter } from './report.js';
 import { startControl } from './control.js';
 import { journalDir, JournalWriter } from '../journal/journal.js';
 import type { ControlServer } from '../control/server.js';
+import { ProcessTree } from './process-tree.js';
+import { seedTree, TracerHealth } from './tracer-health.js';
+import { openDegradedSource } from './degraded.js';
 
 const RECONCILE_INTERVAL_MS = 2000;
 const RECENT_LIMIT = 4096;
@@ -48,7 +51,9 @@ export class Monitor {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   /** Restarts whose helper is running now, by "container/process". */
   private readonly starting = new Set<string>();
-  private droppedSeen = 0n;
+  /** Each container's processes and binaries, from fork/exec/exit events. */
+  readonly tree = new ProcessTree();
+  private readonly tracerHealth: TracerHealth;
   /** Last fatal signal aimed at each pid, to name the sender of a kill. */
   private readonly lastSignal = new Map<number, SignalEvent>();
   private readonly oomVictims = new Set<number>();
@@ -66,6 +71,7 @@ export class Monitor {
 
   constructor(private readonly store: Store, options: MonitorOptions) {
     this.reporter = new Reporter(options.json, options.write);
+    this.tracerHealth = new TracerHealth(store.pinDir);
   }
 
   start(): void {
@@ -80,18 +86,37 @@ export class Monitor {
     this.reporter.attachJournal(journal);
     const { cutBytes, cutWhy, lastSeq } = journal.recovery;
     if (cutBytes) this.note(`journal: cut ${cutBytes} byte(s) off its tail (${cutWhy}); numbering continues after seq ${lastSeq}`);
-    this.control = startControl(this.store, this.reporter, Date.now());
-    bpffsMount();
-    const { loaded } = ensureTracer(BPF_OBJECT_PATH, this.store.pinDir);
-    for (const c of this.store.list()) {
-      if (c.cgroup) watch(this.store.pinDir, BigInt(c.cgroup.id));
+    this.control = startControl(this.store, this.reporter, Date.now(), { tracer: () => this.tracerHealth.view(), tree: (id) => this.tree.view(id) });
+    const support = tracerSupport();
+    if (support.mode === 'degraded') {
+      this.startDegraded(support.reason);
+    } else {
+      bpffsMount();
+      const { loaded, upgraded, generation } = ensureTracer(BPF_OBJECT_PATH, this.store.pinDir);
+      for (const c of this.store.list()) if (c.state === 'running') seedTree(this.tree, c);
+      for (const c of this.store.list()) {
+        if (c.cgroup) watch(this.store.pinDir, BigInt(c.cgroup.id));
+      }
+      this.consumer = openConsumer(this.store.pinDir, (events, errors) => this.onEvents(events, errors));
+      this.note(`watching ${this.store.list().filter((c) => c.state === 'running').length} running container(s); tracer ${upgraded ? `build ${generation} replaced the pinned one` : loaded ? 'loaded' : 'already pinned'} at ${this.store.pinDir}`);
     }
-    this.consumer = openConsumer(this.store.pinDir, (events, errors) => this.onEvents(events, errors));
-    this.note(`watching ${this.store.list().filter((c) => c.state === 'running').length} running container(s); tracer ${loaded ? 'loaded' : 'already pinned'} at ${this.store.pinDir}`);
     // What waited in the pinned ring buffer while no monitor ran comes first.
-    this.consumer.poll();
+    this.consumer?.poll();
     this.reconcile();
     this.reconcileTimer = setInterval(() => this.guard('reconcile', () => this.reconcile()), RECONCILE_INTERVAL_MS);
+  }
+
+  /**
+   * No BPF tracer here (no BTF or no ring buffer): exits come from the netlink
+   * process connector, for processes the state knows; the rest (signal
+   * senders, OOM events, exits while no monitor ran) is left to
+   * reconciliation, which counts what it catches as lost.
+   */
+  private startDegraded(reason: string): void {
+    this.tracerHealth.setDegraded(reason);
+    for (const c of this.store.list()) if (c.state === 'running') seedTree(this.tree, c);
+    this.consumer = openDegradedSource(this.store, (events, errors) => this.onEvents(events, errors), () => this.guard('reconcile', () => this.reconcile()));
+    this.note(`degraded mode: ${reason}; exits come from the netlink process connector (no signal senders or OOM events; exits while no monitor runs are found by reconciliation)`);
   }
 
   /** Stop watching; every container keeps running and the tracer stays pinned. */
@@ -159,6 +184,8 @@ export class Monitor {
       this.reporter.emit({ kind: 'error', container: null, process: null, pid: null, reason: `${decodeErrors} tracer record(s) could not be decoded` });
     }
     for (const e of events) {
+      this.tree.apply(e);
+      if (e.kind === 'fork' || e.kind === 'exec') continue; // the tree is all they feed
       this.guard(`handling a ${e.kind} event`, () => {
         if (e.kind === 'signal') this.onSignal(e);
         else if (e.kind === 'oom') this.onOom(e);
@@ -192,7 +219,8 @@ export class Monitor {
     const proc = c && findProcess(c, e.victim.pid, e.victim.startBoottimeNs);
     this.reporter.emit({
       kind: 'oom', container: c?.name ?? null, process: proc?.name ?? null, pid: e.victim.pid,
-      reason: `the kernel's OOM killer chose ${e.victim.comm}`,
+      scope: e.scope, anonRssKb: Number(e.sizes.anonRssKb), totalVmKb: Number(e.sizes.totalVmKb),
+      reason: `the kernel's OOM killer chose ${e.victim.comm} (${e.scope === 'memcg' ? 'its memory cgroup was at its limit' : e.scope === 'global' ? 'the host ran out of memory' : 'memcg or global unknown'}; anon ${Number(e.sizes.anonRssKb / 1024n)} MiB, total vm ${Number(e.sizes.totalVmKb / 1024n)} MiB)`,
     });
   }
 
@@ -463,11 +491,8 @@ export class Monitor {
       // Processes write their logs themselves; the monitor is what rotates them while it runs.
       this.guard(`rotate logs of ${c.name}`, () => rotateContainerLogs((p) => this.store.logFile(c.name, p), c.spec));
     }
-    const dropped = drops(this.store.pinDir).reduce((a, b) => a + b, 0n);
-    if (dropped > this.droppedSeen) {
-      this.reporter.emit({ kind: 'error', container: null, process: null, pid: null, reason: `the tracer dropped ${dropped - this.droppedSeen} more event(s) (ring buffer full; ${dropped} in all)` });
-      this.droppedSeen = dropped;
-    }
+    for (const news of this.tracerHealth.check()) this.reporter.emit({ kind: 'error', container: null, process: null, pid: null, reason: news });
+    this.tree.retain(new Set(this.store.list().flatMap((c) => (c.cgroup ? [BigInt(c.cgroup.id)] : []))));
   }
 
   private reconcileProcess(c: ContainerState, p: ProcessState): void {
