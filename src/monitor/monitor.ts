@@ -10,6 +10,7 @@ import type { DecodedEvent, ExitEvent, OomEvent, SignalEvent } from '../events/d
 import { recordStart, startProcess } from '../launcher/container.js';
 import { isAlive, signalIdentified } from '../launcher/proc.js';
 import { decide, describeDeath, isOperatorsDeath, type Death, type Decision } from '../policy/restart.js';
+import { criticalReason, isCriticalDeath } from '../policy/critical.js';
 import type { ContainerState, LastExit, ProcessState, Store } from '../state/store.js';
 import { bpffsMount, drops, ensureTracer, openConsumer, watch, type EventConsumer } from '../tracer/tracer.js';
 import { flock } from '../tracer/native.js';
@@ -19,6 +20,7 @@ import { findStartedProcess } from './adopt.js';
 import { attributeExit, describeSender, findProcess, isInit, senderOf, startTicks } from './attribute.js';
 import { runVigil } from './cli-actions.js';
 import { Reporter } from './report.js';
+import { HealthChecks } from './health-checks.js';
 import { startControl } from './control.js';
 import { journalDir, JournalWriter } from '../journal/journal.js';
 import type { ControlServer } from '../control/server.js';
@@ -61,10 +63,13 @@ export class Monitor {
   private readonly suspects = new Set<string>();
   private readonly containerRestarts = new Map<string, number[]>();
   readonly reporter: Reporter;
+  /** supervision: exec health checks (monitor/health-checks.ts). */
+  private readonly healthChecks: HealthChecks;
   readonly counters = { events: 0, decodeErrors: 0, restarts: 0, lost: 0 };
 
   constructor(private readonly store: Store, options: MonitorOptions) {
     this.reporter = new Reporter(options.json, options.write);
+    this.healthChecks = new HealthChecks(store, this.reporter, { restartContainer: (n, why) => this.restartContainer(n, why), guard: (what, fn) => this.guard(what, fn) });
   }
 
   start(): void {
@@ -96,6 +101,7 @@ export class Monitor {
   /** Stop watching; every container keeps running and the tracer stays pinned. */
   stop(): void {
     if (this.reconcileTimer) clearInterval(this.reconcileTimer);
+    this.healthChecks.stop();
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     this.consumer?.close();
@@ -309,6 +315,7 @@ export class Monitor {
     let processName = '';
     let decidedNs = monoNow();
     let replacedMeanwhile = false;
+    let critical: string | null = null;
     const state = this.update(name, (s) => {
       const p = startNs === null ? s.processes.find((q) => q.pid === pid) : findProcess(s, pid, startNs);
       if (!p) {
@@ -330,20 +337,24 @@ export class Monitor {
       }
       processName = p.name;
       const spec = s.spec.processes.find((q) => q.name === p.name)!;
+      const containerDown = s.state === 'stopped' || (s.init !== null && !isAlive(s.init.pid, s.init.startTime));
       const result = decide({
         policy: spec.restart,
         death,
         history: { attempt: p.attempt, startedAtMs: p.startedAt ? Date.parse(p.startedAt) : null, deathsMs: p.deaths.map((d) => Date.parse(d)) },
         operatorStop: operator,
-        containerDown: s.state === 'stopped' || (s.init !== null && !isAlive(s.init.pid, s.init.startTime)),
+        containerDown,
         nowMs,
       });
       decision = result.decision;
+      // supervision: a critical process takes its container with it (policy/critical.ts)
+      if (isCriticalDeath(spec, operator, containerDown)) critical = criticalReason(p.name, describeDeath(death));
       decidedNs = monoNow();
       p.lastExit = operator ? { ...lastExit, reason: 'operator' } : lastExit;
       p.deaths = result.history.deathsMs.map((t) => new Date(t).toISOString());
       p.attempt = result.history.attempt;
       p.state = decision.action === 'restart' ? 'backing-off' : decision.action === 'give-up' ? 'given-up' : decision.state;
+      if (critical) p.state = 'exited';
     });
     if (replacedMeanwhile) {
       this.reportReplacedExit(name, pid, startTicks(startNs!), death, lastExit);
@@ -353,6 +364,8 @@ export class Monitor {
     if (!d || !state) return;
     const detectionMs = exitNs === null ? null : nsToMs(decidedNs - exitNs);
     const proc = state.processes.find((p) => p.name === processName)!;
+    const criticalWhy = critical as string | null;
+    if (criticalWhy) return this.onCriticalDeath(name, processName, pid, proc.lastExit, criticalWhy, detectionMs);
     this.reporter.emit({
       kind: death.kind === 'lost' ? 'lost' : 'exit',
       container: name, process: processName, pid,
@@ -363,6 +376,17 @@ export class Monitor {
     });
     if (d.action === 'restart') this.later(`${name}/${processName}`, d.delay, () => void this.restart(name, processName, exitNs));
     if (d.action === 'give-up') this.giveUp(name, processName, d.then, d.reason);
+  }
+
+  /** supervision: the death of a critical process restarts its container (policy/critical.ts). */
+  private onCriticalDeath(name: string, processName: string, pid: number, lastExit: LastExit | null, reason: string, detectionMs: number | null): void {
+    this.reporter.emit({
+      kind: 'exit', container: name, process: processName, pid,
+      code: lastExit?.code ?? null, signal: lastExit?.signal ?? null, exitReason: lastExit?.reason, sender: lastExit?.sender ?? null,
+      action: 'restart-container', delayMs: null, detectionMs: detectionMs === null ? null : round(detectionMs),
+      reason: `${reason}${detectionMs === null ? '' : ` [detected ${detectionMs.toFixed(2)} ms after the kernel]`}`,
+    });
+    this.restartContainer(name, `critical process ${processName} died`);
   }
 
   private giveUp(name: string, processName: string, then: 'restart-container' | 'stop' | 'alert', reason: string): void {
@@ -456,10 +480,12 @@ export class Monitor {
       const [pid, start] = key.split('/').map(Number);
       this.claimExit(pid, start);
     }
-    for (const c of this.store.list()) {
+    const containers = this.store.list();
+    for (const c of containers) {
       if (c.state !== 'running') continue;
       for (const p of c.processes) this.guard(`reconcile ${c.name}/${p.name}`, () => this.reconcileProcess(c, p));
     }
+    this.guard('health checks', () => this.healthChecks.sync(containers));
     const dropped = drops(this.store.pinDir).reduce((a, b) => a + b, 0n);
     if (dropped > this.droppedSeen) {
       this.reporter.emit({ kind: 'error', container: null, process: null, pid: null, reason: `the tracer dropped ${dropped - this.droppedSeen} more event(s) (ring buffer full; ${dropped} in all)` });
