@@ -16,6 +16,8 @@ import { checkSpecOnHost } from './host-checks.js';
 import { initSecurityConfig, processLimitsConfig, securityConfig } from './isolation-config.js';
 import { isAlive, signalIdentified, waitGoneSync } from './proc.js';
 import type { ContainerSpec, ProcessSpec } from './spec.js';
+import { currentHolder, heldAtStart, hold } from './dependencies.js';
+import { startOrder } from '../policy/dependencies.js';
 
 export const DEFAULT_CGROUP_PARENT = '/vigil';
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -90,6 +92,7 @@ export function recordStart(proc: ProcessState, result: HelperResult, restart: b
   proc.startedAt = new Date().toISOString();
   proc.operatorStop = false;
   proc.operatorKill = null;
+  proc.waiting = null;
   if (restart) proc.restarts += 1;
 }
 
@@ -177,7 +180,17 @@ export function startContainer(store: Store, name: string): ContainerState {
       const created = runHelperSync('create', config, store.heldLockFd);
       state.init = { pid: created.pid, startTime: created.startTime };
       store.write(state);
-      for (const proc of state.processes) {
+      // dependsOn: in dependency order; a process whose dependencies must
+      // first be ready is held back here and started by startHeld (dependencies.ts).
+      const held = heldAtStart(state.spec);
+      const holder = held.size ? currentHolder() : null;
+      for (const procName of startOrder(state.spec.processes)) {
+        const proc = state.processes.find((q) => q.name === procName)!;
+        if (held.has(procName)) {
+          hold(proc, processSpecOf(state, procName).dependsOn ?? [], holder!, 'container start');
+          store.write(state);
+          continue;
+        }
         const result = startProcessSync(store, state, proc.name);
         recordStart(proc, result, false);
         proc.attempt = 0;
@@ -189,7 +202,10 @@ export function startContainer(store: Store, name: string): ContainerState {
       teardown(store, state.init, state.cgroup, 0);
       state.init = null;
       state.cgroup = null;
-      for (const proc of state.processes) proc.state = 'stopped';
+      for (const proc of state.processes) {
+        proc.state = 'stopped';
+        proc.waiting = null;
+      }
       store.write(state);
       throw err;
     }
@@ -220,6 +236,7 @@ export function stopContainer(store: Store, name: string, timeoutMs: number): Co
       // pid and start time stay as the last identity, so the monitor can
       // still match the kernel's exit event; inspect shows no pid when stopped.
       p.state = 'stopped';
+      p.waiting = null;
     }
     s.state = 'stopped';
     s.init = null;
@@ -245,6 +262,7 @@ export function stopProcess(store: Store, name: string, processName: string, tim
       p.lastExit = { code: p.lastExit?.code ?? null, signal: p.lastExit?.signal ?? 'SIGTERM', reason: 'operator', sender: null, coreDumped: false, at: new Date().toISOString() };
     }
     p.state = 'stopped'; // pid and start time stay: the last identity, for late events
+    p.waiting = null;
   });
 }
 

@@ -21,6 +21,7 @@ import { attributeExit, describeSender, findProcess, isInit, senderOf, startTick
 import { runVigil } from './cli-actions.js';
 import { Reporter } from './report.js';
 import { HealthChecks } from './health-checks.js';
+import { currentHolder, holderAlive, restartDependents } from '../launcher/dependencies.js';
 import { startControl } from './control.js';
 import { journalDir, JournalWriter } from '../journal/journal.js';
 import type { ControlServer } from '../control/server.js';
@@ -66,6 +67,8 @@ export class Monitor {
   /** supervision: exec health checks (monitor/health-checks.ts). */
   private readonly healthChecks: HealthChecks;
   readonly counters = { events: 0, decodeErrors: 0, restarts: 0, lost: 0 };
+  /** supervision: this monitor's identity, when it holds processes back for their dependencies. */
+  private readonly holder = currentHolder();
 
   constructor(private readonly store: Store, options: MonitorOptions) {
     this.reporter = new Reporter(options.json, options.write);
@@ -325,6 +328,14 @@ export class Monitor {
       }
       const nowMs = Date.now();
       const operator = isOperatorsDeath(p.operatorStop || s.operatorStop, p.operatorKill, lastExit, nowMs);
+      // supervision: stopped on purpose, to start again with what it depends on (launcher/dependencies.ts)
+      if (p.waiting && p.state === 'starting' && !operator) {
+        processName = p.name;
+        p.lastExit = lastExit;
+        decision = { action: 'leave', state: 'stopped', reason: `${describeDeath(death)}: ${p.waiting.cause}, started again once ${p.waiting.for.join(', ')} ready` };
+        decidedNs = monoNow();
+        return;
+      }
       if (p.state !== 'running' && p.state !== 'starting') {
         // An operator's stop may have recorded the process before this event
         // came: still say so, with the kernel's account of how it ended.
@@ -451,6 +462,33 @@ export class Monitor {
       reason: `restarted as pid ${result.pid}${recoveryMs === null ? '' : ` (running ${recoveryMs.toFixed(1)} ms after the kernel saw the exit)`}`,
     });
     this.claimExit(result.pid, result.startTime);
+    this.restartDependentsOf(name, processName);
+  }
+
+  /** supervision: what depends on a restarted process is restarted after it, in order. */
+  private restartDependentsOf(name: string, processName: string): void {
+    void restartDependents(this.store, name, processName, `restarted along with ${processName}`, 10_000, this.holder, (n) => {
+      if (n.started) this.counters.restarts++;
+      this.reporter.emit({ kind: n.started ? 'restart' : 'error', container: name, process: n.process, pid: n.pid, reason: `along with ${processName}: ${n.note}` });
+    }).catch((err) => this.reporter.emit({ kind: 'error', container: name, process: processName, pid: null, reason: `restarting the dependents of ${processName}: ${err instanceof VigilError ? err.message : String(err)}` }));
+  }
+
+  /**
+   * supervision: a process held back for its dependencies by a holder that is
+   * gone (a CLI killed while it waited) is started by the monitor instead;
+   * true when the hold is released (then the usual "starting" path runs).
+   */
+  private takeOverHold(c: ContainerState, p: ProcessState): boolean {
+    if (holderAlive(p.waiting!.by)) return false;
+    let released = false;
+    this.update(c.name, (s) => {
+      const q = s.processes.find((x) => x.name === p.name);
+      if (!q?.waiting || q.state !== 'starting' || holderAlive(q.waiting.by)) return;
+      q.waiting = null;
+      released = true;
+    });
+    if (released) this.note(`${c.name}/${p.name}: the command that held it back for its dependencies is gone; starting it now`);
+    return released;
   }
 
   /** A restart that failed is a death like any other: back off and try again, or give up. */
@@ -500,6 +538,7 @@ export class Monitor {
       void this.restart(c.name, p.name, null);
       return;
     }
+    if (p.state === 'starting' && p.waiting && !this.takeOverHold(c, p)) return;
     if (p.state === 'starting') return this.resolveStarting(c, p);
     if (p.state !== 'running' || isAlive(p.pid, p.startTime)) {
       this.suspects.delete(`${key}/${p.pid}`);

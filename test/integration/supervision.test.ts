@@ -159,3 +159,93 @@ function startSeconds(pid: number): number {
     return Infinity;
   }
 }
+
+interface Stamp {
+  tag: string;
+  ns: bigint;
+}
+
+function stamps(file: string): Stamp[] {
+  if (!fs.existsSync(file)) return [];
+  return fs.readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => {
+    const [tag, ns] = l.split(' ');
+    return { tag, ns: BigInt(ns) };
+  });
+}
+
+async function until(t: import('ava').ExecutionContext, what: string, ok: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > end) return void t.fail(`not within ${timeoutMs} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+serial('dependsOn: start in dependency order, each after what it depends on is ready; restarts take the dependents along, in order', async (t) => {
+  const order = path.join(shared, 'order');
+  const ready = path.join(shared, 'db-ready');
+  const stamp = (tag: string) => [TESTBIN_IN_CONTAINER, 'stamp', '/run/shared/order', tag];
+  const spec = env.spec('deps', [
+    { name: 'web', command: stamp('web'), dependsOn: ['api'], restart: fast },
+    { name: 'api', command: stamp('api'), dependsOn: ['db'], restart: fast },
+    { name: 'solo', command: stamp('solo'), restart: fast },
+    { name: 'db', command: stamp('db'), restart: fast, health: { exec: [TESTBIN_IN_CONTAINER, 'cat', '/run/shared/db-ready'], interval: '200ms', timeout: '150ms', retries: 3, startPeriod: '10s' } },
+  ]) as { mounts: unknown[] };
+  spec.mounts.push({ source: shared, target: '/run/shared' });
+  const file = env.writeSpec('deps', spec);
+  const { spawn } = await import('node:child_process');
+  const { VIGIL } = await import('../helpers/kernel-env.js');
+  const runner = spawn(process.execPath, [VIGIL, 'run', file], { env: env.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let runErr = '';
+  runner.stderr.setEncoding('utf8').on('data', (d: string) => (runErr += d));
+  const ran = new Promise<number | null>((r) => runner.on('close', r));
+
+  // db is up but not healthy: api and web are held back, solo is not.
+  await until(t, 'solo and db started', () => stamps(order).length >= 2);
+  await new Promise((r) => setTimeout(r, 600));
+  t.deepEqual(stamps(order).map((s) => s.tag), ['solo', 'db']);
+  const held = env.inspect(t, 'deps').processes as unknown as Array<{ name: string; state: string; waitingFor: string[] | null }>;
+  t.like(held.find((p) => p.name === 'api'), { state: 'starting', waitingFor: ['db'] });
+  t.like(held.find((p) => p.name === 'web'), { state: 'starting', waitingFor: ['api'] });
+  const readyAt = process.hrtime.bigint();
+  fs.writeFileSync(ready, 'yes\n');
+  t.is(await ran, 0, runErr);
+  const first = stamps(order);
+  t.deepEqual(first.map((s) => s.tag), ['solo', 'db', 'api', 'web']);
+  t.true(first[2].ns > readyAt, 'api started only after db was healthy');
+  t.true(first[3].ns > first[2].ns);
+  for (const p of env.inspect(t, 'deps').processes) t.is(p.state, 'running', p.name);
+
+  // db dies: its policy restarts it, then api, then web, in that order; solo stays.
+  const before = env.inspect(t, 'deps');
+  const pidOf = (i: typeof before, n: string) => i.processes.find((p) => p.name === n)!.pid;
+  const from = monitor.lines.length;
+  process.kill(pidOf(before, 'db')!, 'SIGKILL');
+  await monitor.waitFor((l) => l.kind === 'restart' && l.container === 'deps' && l.process === 'web', 20_000, from);
+  const second = stamps(order).slice(first.length);
+  t.deepEqual(second.map((s) => s.tag), ['db', 'api', 'web']);
+  t.true(second[0].ns < second[1].ns && second[1].ns < second[2].ns);
+  const lines = monitor.lines.slice(from).filter((l) => l.container === 'deps');
+  for (const n of ['api', 'web']) {
+    const exit = lines.find((l) => l.kind === 'exit' && l.process === n);
+    t.is(exit?.action, 'leave', `${n} was stopped on purpose, not answered by its own policy`);
+    t.regex(exit!.reason, /restarted along with db, started again once/);
+    t.regex(lines.find((l) => l.kind === 'restart' && l.process === n)!.reason, /^along with db: started as pid \d+ after/);
+  }
+  const after = env.inspect(t, 'deps');
+  t.is(pidOf(after, 'solo'), pidOf(before, 'solo'));
+  for (const n of ['db', 'api', 'web']) t.not(pidOf(after, n), pidOf(before, n));
+  t.is(after.processes.find((p) => p.name === 'api')!.restarts, 1);
+
+  // The operator restarts api: web follows it; db is left alone.
+  const from2 = monitor.lines.length;
+  env.ok(t, 'restart', 'deps', 'api', '-t', '2');
+  const third = stamps(order).slice(first.length + second.length);
+  t.deepEqual(third.map((s) => s.tag), ['api', 'web']);
+  const last = env.inspect(t, 'deps');
+  t.is(pidOf(last, 'db'), pidOf(after, 'db'));
+  t.not(pidOf(last, 'web'), pidOf(after, 'web'));
+  await new Promise((r) => setTimeout(r, 500));
+  t.false(monitor.lines.slice(from2).some((l) => l.kind === 'restart' && l.container === 'deps'), 'the monitor answered none of those exits');
+  env.ok(t, 'rm', '-f', 'deps');
+});
