@@ -17,6 +17,7 @@ import { initSecurityConfig, processLimitsConfig, securityConfig } from './isola
 import { isAlive, signalIdentified, waitGoneSync } from './proc.js';
 import type { ContainerSpec, ProcessSpec } from './spec.js';
 import { currentHolder, heldAtStart, hold } from './dependencies.js';
+import { notifyEnv, notifyMountConfig } from './notify-socket.js';
 import { startOrder } from '../policy/dependencies.js';
 
 export const DEFAULT_CGROUP_PARENT = '/vigil';
@@ -80,7 +81,7 @@ export function execConfig(state: ContainerState, command: string[], opts: { env
 }
 
 function processConfig(store: Store, state: ContainerState, p: ProcessSpec): HelperConfig {
-  return execConfig(state, p.command, { env: { ...p.env, VIGIL_PROCESS: p.name }, cwd: p.cwd, user: p.user, log: store.logFile(state.name, p.name), process: p });
+  return execConfig(state, p.command, { env: { ...p.env, ...notifyEnv(p), VIGIL_PROCESS: p.name }, cwd: p.cwd, user: p.user, log: store.logFile(state.name, p.name), process: p });
 }
 
 /** Mark a process as started; `restart` counts it as a restart. */
@@ -176,6 +177,7 @@ export function startContainer(store: Store, name: string): ContainerState {
           ['mount_target', m.target],
           ['mount_readonly', m.readonly ? '1' : '0'],
         ]),
+        ...notifyMountConfig(store.root, state.spec),
       ];
       const created = runHelperSync('create', config, store.heldLockFd);
       state.init = { pid: created.pid, startTime: created.startTime };

@@ -20,7 +20,7 @@ import { findStartedProcess } from './adopt.js';
 import { attributeExit, describeSender, findProcess, isInit, senderOf, startTicks } from './attribute.js';
 import { runVigil } from './cli-actions.js';
 import { Reporter } from './report.js';
-import { HealthChecks } from './health-checks.js';
+import { Supervision } from './supervision.js';
 import { currentHolder, holderAlive, restartDependents } from '../launcher/dependencies.js';
 import { startControl } from './control.js';
 import { journalDir, JournalWriter } from '../journal/journal.js';
@@ -64,15 +64,15 @@ export class Monitor {
   private readonly suspects = new Set<string>();
   private readonly containerRestarts = new Map<string, number[]>();
   readonly reporter: Reporter;
-  /** supervision: exec health checks (monitor/health-checks.ts). */
-  private readonly healthChecks: HealthChecks;
+  /** supervision: exec health checks and the notify watchdog (monitor/supervision.ts). */
+  private readonly supervision: Supervision;
   readonly counters = { events: 0, decodeErrors: 0, restarts: 0, lost: 0 };
   /** supervision: this monitor's identity, when it holds processes back for their dependencies. */
   private readonly holder = currentHolder();
 
   constructor(private readonly store: Store, options: MonitorOptions) {
     this.reporter = new Reporter(options.json, options.write);
-    this.healthChecks = new HealthChecks(store, this.reporter, { restartContainer: (n, why) => this.restartContainer(n, why), guard: (what, fn) => this.guard(what, fn) });
+    this.supervision = new Supervision(store, this.reporter, { restartContainer: (n, why) => this.restartContainer(n, why), guard: (what, fn) => this.guard(what, fn) });
   }
 
   start(): void {
@@ -88,6 +88,7 @@ export class Monitor {
     const { cutBytes, cutWhy, lastSeq } = journal.recovery;
     if (cutBytes) this.note(`journal: cut ${cutBytes} byte(s) off its tail (${cutWhy}); numbering continues after seq ${lastSeq}`);
     this.control = startControl(this.store, this.reporter, Date.now());
+    this.supervision.start();
     bpffsMount();
     const { loaded } = ensureTracer(BPF_OBJECT_PATH, this.store.pinDir);
     for (const c of this.store.list()) {
@@ -104,7 +105,7 @@ export class Monitor {
   /** Stop watching; every container keeps running and the tracer stays pinned. */
   stop(): void {
     if (this.reconcileTimer) clearInterval(this.reconcileTimer);
-    this.healthChecks.stop();
+    this.supervision.stop();
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     this.consumer?.close();
@@ -523,7 +524,7 @@ export class Monitor {
       if (c.state !== 'running') continue;
       for (const p of c.processes) this.guard(`reconcile ${c.name}/${p.name}`, () => this.reconcileProcess(c, p));
     }
-    this.guard('health checks', () => this.healthChecks.sync(containers));
+    this.guard('supervision', () => this.supervision.sync(containers));
     const dropped = drops(this.store.pinDir).reduce((a, b) => a + b, 0n);
     if (dropped > this.droppedSeen) {
       this.reporter.emit({ kind: 'error', container: null, process: null, pid: null, reason: `the tracer dropped ${dropped - this.droppedSeen} more event(s) (ring buffer full; ${dropped} in all)` });

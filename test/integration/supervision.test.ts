@@ -249,3 +249,55 @@ serial('dependsOn: start in dependency order, each after what it depends on is r
   t.false(monitor.lines.slice(from2).some((l) => l.kind === 'restart' && l.container === 'deps'), 'the monitor answered none of those exits');
   env.ok(t, 'rm', '-f', 'deps');
 });
+
+serial('notify watchdog: READY=1 releases dependents; a process that stops sending WATCHDOG=1 is hung, aborted and restarted', async (t) => {
+  const order = path.join(shared, 'wd-order');
+  run(t, 'wd', [
+    { name: 'after', command: [TESTBIN_IN_CONTAINER, 'stamp', '/run/shared/wd-order', 'after'], dependsOn: ['hb'], restart: fast },
+    // READY=1, then WATCHDOG=1 every 100 ms for about a second, then silence.
+    { name: 'hb', command: [TESTBIN_IN_CONTAINER, 'notify', '100', '10'], watchdog: { interval: '500ms' }, restart: fast },
+  ]);
+  const first = env.inspect(t, 'wd');
+  const hb = first.processes.find((p) => p.name === 'hb')!;
+  const ready = await monitor.waitFor((l) => l.kind === 'health' && l.container === 'wd' && l.status === 'ready', 10_000);
+  t.is(ready.pid, hb.pid);
+  t.regex(ready.reason, /^READY=1: ready; STATUS=serving$/);
+  t.deepEqual(stamps(order).map((s) => s.tag), ['after'], 'the dependent started once READY=1 was heard');
+  const afterStarted = Date.parse(first.processes.find((p) => p.name === 'after')!.startedAt!);
+  t.true(afterStarted >= Date.parse(ready.time as string) - 50, 'the dependent started after READY=1');
+  const view = first.processes.find((p) => p.name === 'hb') as unknown as { watchdog: { intervalMs: number } };
+  t.is(view.watchdog.intervalMs, 500);
+  t.regex(fs.readFileSync(env.store.logFile('wd', 'hb'), 'utf8'), /WATCHDOG_USEC=500000/);
+
+  const hung = await monitor.waitFor((l) => l.kind === 'health' && l.container === 'wd' && l.status === 'hung', 10_000);
+  t.is(hung.pid, hb.pid);
+  t.regex(hung.reason, /^watchdog: no WATCHDOG=1 for \d+ ms \(interval 500 ms\): hung, sending SIGABRT/);
+  const exit = await monitor.waitFor((l) => l.kind === 'exit' && l.process === 'hb' && l.pid === hb.pid, 10_000);
+  t.is(exit.signal, 'SIGABRT');
+  t.is(exit.action, 'restart');
+  const restart = await monitor.waitFor((l) => l.kind === 'restart' && l.container === 'wd' && l.process === 'hb', 10_000);
+  t.not(restart.pid, hb.pid);
+  // The hang was judged from the last ping: about one interval after the pings stopped, never before.
+  const lastPingToHung = Date.parse(hung.time as string) - Date.parse(ready.time as string);
+  t.true(lastPingToHung >= 1000 + 500 - 150, `hung ${lastPingToHung} ms after READY`);
+  // its dependent was restarted along with it, after its new READY=1
+  await monitor.waitFor((l) => l.kind === 'restart' && l.container === 'wd' && l.process === 'after', 10_000);
+  t.deepEqual(stamps(order).map((s) => s.tag), ['after', 'after']);
+  env.ok(t, 'rm', '-f', 'wd');
+});
+
+serial('an operator stop of a watchdog process is never answered, nor judged hung', async (t) => {
+  run(t, 'wdstop', [{ name: 'hb', command: [TESTBIN_IN_CONTAINER, 'notify', '100', '0'], watchdog: { interval: '300ms' }, restart: fast }]);
+  const hb = env.inspect(t, 'wdstop').processes[0];
+  await monitor.waitFor((l) => l.kind === 'health' && l.container === 'wdstop' && l.status === 'ready', 10_000);
+  const from = monitor.lines.length;
+  env.ok(t, 'stop', 'wdstop', 'hb', '-t', '1');
+  const exit = await monitor.waitFor((l) => l.kind === 'exit' && l.container === 'wdstop' && l.pid === hb.pid, 10_000, from);
+  t.is(exit.action, 'leave');
+  t.regex(exit.reason, /operator stop/);
+  await new Promise((r) => setTimeout(r, 1000));
+  const later = monitor.lines.slice(from).filter((l) => l.container === 'wdstop');
+  t.false(later.some((l) => l.kind === 'restart' || (l.kind === 'health' && l.status === 'hung')));
+  t.is(env.inspect(t, 'wdstop').processes[0].state, 'stopped');
+  env.ok(t, 'rm', '-f', 'wdstop');
+});
