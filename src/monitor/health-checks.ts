@@ -46,8 +46,10 @@ export class HealthChecks {
         if (!this.scheduled.has(key)) this.schedule(c.name, p.name, p.pid, c);
       }
     }
+    // Only what belongs to the containers given is forgotten (sync may be given one).
+    const given = new Set(containers.map((c) => c.name));
     for (const [key, timer] of this.scheduled) {
-      if (wanted.has(key)) continue;
+      if (wanted.has(key) || !given.has(key.slice(0, key.indexOf('/')))) continue;
       if (timer !== 'running') clearTimeout(timer);
       this.scheduled.delete(key);
     }
