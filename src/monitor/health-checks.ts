@@ -93,7 +93,7 @@ export class HealthChecks {
         const p = s.processes.find((q) => q.name === processName);
         const spec = s.spec.processes.find((q) => q.name === processName)?.health;
         // The process died or was replaced while the check ran: its verdict is moot.
-        if (!p || !spec || p.pid !== pid || p.state !== 'running' || s.state !== 'running') return;
+        if (!p || !spec || p.pid !== pid || p.state !== 'running' || s.state !== 'running' || p.operatorStop || s.operatorStop) return;
         const from = p.health?.pid === pid ? p.health : initialHealth(pid);
         step = onCheckResult(spec, from, result, p.startedAt ? Date.parse(p.startedAt) : Date.now(), Date.now());
         p.health = step.health;

@@ -19,7 +19,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { readStat, signalIdentified } from '../launcher/proc.js';
+import { isAlive, readStat, signalIdentified } from '../launcher/proc.js';
 import { parseNotify, watchdogExpired, watchdogOverdueMs } from '../policy/watchdog.js';
 import type { ContainerState, ProcessState, Store } from '../state/store.js';
 import { notifyBind, notifyReceive, type NotifyMessage } from '../tracer/native.js';
@@ -129,7 +129,7 @@ export class NotifyListener {
     const stopping = fields.get('STOPPING') === '1';
     if (ping) w.lastPingMs = atMs;
     if (stopping) w.stopping = true;
-    if (fields.get('WATCHDOG') === 'trigger') {
+    if (fields.get('WATCHDOG') === 'trigger' && this.stillWatched(w)) {
       this.hung(w, 'it asked for it (WATCHDOG=trigger)');
       return;
     }
@@ -170,8 +170,21 @@ export class NotifyListener {
     if (w.stopping || w.killing) return;
     const input = { intervalMs: w.intervalMs, lastPingMs: w.lastPingMs, seenSinceMs: w.seenSinceMs, monitorStartMs: this.startedAtMs, nowMs };
     if (!watchdogExpired(input)) return;
+    // Judged on the monitor's list, refreshed every reconcile: make sure the
+    // process is still this pid, running, and not being stopped by the operator.
+    if (!this.stillWatched(w)) {
+      this.watched.delete(w.pid);
+      return;
+    }
     const silentMs = w.intervalMs + watchdogOverdueMs(input);
     this.hung(w, `no WATCHDOG=1 for ${Math.round(silentMs)} ms (interval ${w.intervalMs} ms${w.lastPingMs === null ? ', none heard yet' : ''})`);
+  }
+
+  private stillWatched(w: Watched): boolean {
+    if (!isAlive(w.pid, w.startTime)) return false;
+    const s = this.store.tryRead(w.container);
+    const p = s?.processes.find((q) => q.name === w.process);
+    return s?.state === 'running' && p?.pid === w.pid && p.state === 'running' && !p.operatorStop && !s.operatorStop;
   }
 
   /** A hung process: SIGABRT now, SIGKILL if it is still there after the grace. */

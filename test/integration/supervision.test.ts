@@ -107,13 +107,13 @@ serial('an exec health check that starts failing restarts the process under its 
   t.is(bad.pid, web.pid);
   t.is(bad.alert, true);
   t.regex(bad.reason, /^unhealthy: 2 failed check\(s\) in a row, the last exit 1 .*No such file or directory.*; killing it so that its restart policy restarts it$/);
+  // Fixed at once: the replacement's checks pass from the first.
+  fs.writeFileSync(flag, 'fine again\n');
   const exit = await monitor.waitFor((l) => l.kind === 'exit' && l.process === 'web' && l.pid === web.pid, 10_000, from);
   t.is(exit.signal, 'SIGKILL');
   t.is(exit.action, 'restart');
   t.regex(exit.reason, /always: restart 1 in 10 ms/);
   const restart = await monitor.waitFor((l) => l.kind === 'restart' && l.process === 'web', 10_000, from);
-  // Failing since before the restart: the new process turns unhealthy too, and is restarted again, backing off.
-  fs.writeFileSync(flag, 'fine again\n');
   const again = await monitor.waitFor((l) => l.kind === 'health' && l.process === 'web' && l.status === 'healthy', 10_000, from);
   t.is(again.pid, restart.pid);
   view = env.inspect(t, 'hc').processes[0] as unknown as { health: { status: string; lastResult: string } };
@@ -300,4 +300,63 @@ serial('an operator stop of a watchdog process is never answered, nor judged hun
   t.false(later.some((l) => l.kind === 'restart' || (l.kind === 'health' && l.status === 'hung')));
   t.is(env.inspect(t, 'wdstop').processes[0].state, 'stopped');
   env.ok(t, 'rm', '-f', 'wdstop');
+});
+
+serial('a monitor killed with -9 is replaced: the new one rebinds the notify socket, hears the pings, and catches the hang', async (t) => {
+  // READY=1, then WATCHDOG=1 every 100 ms for 4 s, then silence.
+  run(t, 'wdup', [{ name: 'hb', command: [TESTBIN_IN_CONTAINER, 'notify', '100', '40'], watchdog: { interval: '600ms' }, restart: fast }]);
+  const hb = env.inspect(t, 'wdup').processes[0];
+  await monitor.waitFor((l) => l.kind === 'health' && l.container === 'wdup' && l.status === 'ready', 10_000);
+  await monitor.stop('SIGKILL');
+  await new Promise((r) => setTimeout(r, 300)); // pings go unheard (refused) meanwhile
+  monitor = env.startMonitor();
+  await monitor.waitFor((l) => l.kind === 'monitor');
+  const hung = await monitor.waitFor((l) => l.kind === 'health' && l.container === 'wdup' && l.status === 'hung', 15_000);
+  t.is(hung.pid, hb.pid);
+  t.notRegex(hung.reason, /none heard yet/, 'the new monitor heard the pings through the rebound socket');
+  // Not before the pings stopped: 4 s after the start at the earliest.
+  t.true(Date.parse(hung.time as string) - Date.parse(hb.startedAt!) >= 4000, hung.reason);
+  const exit = await monitor.waitFor((l) => l.kind === 'exit' && l.container === 'wdup' && l.pid === hb.pid, 10_000);
+  t.is(exit.signal, 'SIGABRT');
+  const restarts = () => monitor.lines.filter((l) => l.kind === 'restart' && l.container === 'wdup');
+  await monitor.waitFor((l) => l.kind === 'restart' && l.container === 'wdup', 10_000);
+  await new Promise((r) => setTimeout(r, 300));
+  t.is(restarts().length, 1, 'restarted exactly once');
+  env.ok(t, 'rm', '-f', 'wdup');
+});
+
+serial('a process held for its dependencies by a command that died is started by the monitor', async (t) => {
+  const spec = env.spec('orphan', [
+    { name: 'dep', command: [TESTBIN_IN_CONTAINER, 'serve'], restart: fast, health: { exec: [TESTBIN_IN_CONTAINER, 'cat', '/run/shared/never'], interval: '200ms', timeout: '100ms' } },
+    { name: 'user', command: [TESTBIN_IN_CONTAINER, 'serve'], dependsOn: ['dep'], restart: fast },
+  ]) as { mounts: unknown[] };
+  spec.mounts.push({ source: shared, target: '/run/shared' });
+  const file = env.writeSpec('orphan', spec);
+  const { spawn } = await import('node:child_process');
+  const { VIGIL } = await import('../helpers/kernel-env.js');
+  const runner = spawn(process.execPath, [VIGIL, 'run', file], { env: env.env, stdio: 'ignore' });
+  await until(t, 'user held', () => env.store.tryRead('orphan')?.processes.find((p) => p.name === 'user')?.waiting?.by.pid === runner.pid);
+  const from = monitor.lines.length;
+  runner.kill('SIGKILL');
+  const note = await monitor.waitFor((l) => l.kind === 'monitor' && /orphan\/user: the command that held it back/.test(l.reason), 10_000, from);
+  t.truthy(note);
+  const started = await monitor.waitFor((l) => l.kind === 'restart' && l.container === 'orphan' && l.process === 'user', 10_000, from);
+  const user = env.inspect(t, 'orphan').processes.find((p) => p.name === 'user')!;
+  t.is(user.state, 'running');
+  t.is(user.pid, started.pid);
+  env.ok(t, 'rm', '-f', 'orphan');
+});
+
+serial('health onFailure restart-container restarts the whole container', async (t) => {
+  run(t, 'hcc', [
+    { name: 'svc', command: [TESTBIN_IN_CONTAINER, 'serve'], restart: fast, health: { exec: [TESTBIN_IN_CONTAINER, 'exit', '1'], interval: '200ms', timeout: '150ms', retries: 2, onFailure: 'restart-container' } },
+  ]);
+  const before = env.inspect(t, 'hcc');
+  const bad = await monitor.waitFor((l) => l.kind === 'health' && l.container === 'hcc' && l.status === 'unhealthy', 10_000);
+  t.regex(bad.reason, /restarting the container/);
+  const restarted = await monitor.waitFor((l) => l.kind === 'restart' && l.container === 'hcc' && l.process === null, 20_000);
+  t.regex(restarted.reason, /container restarted \(svc is unhealthy\)/);
+  t.not(env.inspect(t, 'hcc').pid, before.pid);
+  env.ok(t, 'rm', '-f', 'hcc');
+  t.deepEqual(env.leftovers(['crit', 'critstop', 'hc', 'slowcheck', 'deps', 'wd', 'wdstop', 'wdup', 'orphan', 'hcc']), []);
 });
