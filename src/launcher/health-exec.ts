@@ -19,6 +19,8 @@ import { execConfig, processSpecOf } from './container.js';
 const OUTPUT_LIMIT = 200;
 /** After the kill, how long the helper may take to report before it is killed too. */
 const REPORT_GRACE_MS = 2000;
+/** Until the helper reports, the kill is repeated this often (the check may not be forked yet). */
+const KILL_RETRY_MS = 20;
 
 export function runHealthCheck(store: Store, state: ContainerState, processName: string): Promise<CheckResult> {
   const spec = processSpecOf(state, processName);
@@ -40,46 +42,68 @@ export function runHealthCheck(store: Store, state: ContainerState, processName:
     let helperErr = '';
     let output = '';
     let timedOut = false;
+    let done = false;
     const keep = (d: Buffer) => {
       if (output.length < OUTPUT_LIMIT) output += d.toString('utf8');
     };
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (answer += d));
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (helperErr += d));
-    const stdio = child.stdio as unknown as Array<NodeJS.ReadableStream | null>;
+    const stdio = child.stdio as unknown as Array<(NodeJS.ReadableStream & { destroy(): void }) | null>;
     stdio[4]!.on('data', keep);
     stdio[5]!.on('data', keep);
+    let killer: NodeJS.Timeout | undefined;
     let lastResort: NodeJS.Timeout | undefined;
+    const said = () => {
+      const text = output.trim().replace(/\s+/g, ' ').slice(0, OUTPUT_LIMIT);
+      return text ? ` (${JSON.stringify(text)})` : '';
+    };
+    const finish = (result: CheckResult) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      clearInterval(killer);
+      clearTimeout(lastResort);
+      // What the killed check left behind may still hold its output pipes: do not wait for them.
+      for (const s of stdio) s?.destroy();
+      resolve(result);
+    };
+    const timedOutResult = () => ({ ok: false, detail: `timed out after ${health.timeout} ms, killed${said()}` });
     const timer = setTimeout(() => {
       timedOut = true;
+      // The check may not be forked yet: try until the helper reports.
       killChildrenOf(child.pid!);
-      lastResort = setTimeout(() => child.kill('SIGKILL'), REPORT_GRACE_MS);
+      killer = setInterval(() => killChildrenOf(child.pid!), KILL_RETRY_MS);
+      lastResort = setTimeout(() => {
+        child.kill('SIGKILL');
+        finish(timedOutResult());
+      }, REPORT_GRACE_MS);
     }, health.timeout);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      resolve({ ok: false, detail: `could not run: ${err.message}` });
+    child.on('error', (err) => finish({ ok: false, detail: `could not run: ${err.message}` }));
+    child.on('exit', () => {
+      if (timedOut) finish(timedOutResult());
     });
     child.on('close', (status) => {
-      clearTimeout(timer);
-      clearTimeout(lastResort);
-      const said = output.trim().replace(/\s+/g, ' ').slice(0, OUTPUT_LIMIT);
-      const with_ = said ? ` (${JSON.stringify(said)})` : '';
-      if (timedOut) return resolve({ ok: false, detail: `timed out after ${health.timeout} ms, killed${with_}` });
+      if (timedOut) return finish(timedOutResult());
       let a: Record<string, unknown>;
       try {
         a = JSON.parse(answer.trim().split('\n').pop() ?? '');
       } catch {
-        return resolve({ ok: false, detail: `could not run: the helper ended with status ${status} (${helperErr.trim() || 'no output'})` });
+        return finish({ ok: false, detail: `could not run: the helper ended with status ${status} (${helperErr.trim() || 'no output'})` });
       }
-      if (a.ok !== true) return resolve({ ok: false, detail: `could not run: ${String(a.step)}: ${String(a.errno)} ${String(a.message ?? '')}`.trim() });
-      if (typeof a.signal === 'number') return resolve({ ok: false, detail: `killed by ${signalName(a.signal)}${with_}` });
+      if (a.ok !== true) return finish({ ok: false, detail: `could not run: ${String(a.step)}: ${String(a.errno)} ${String(a.message ?? '')}`.trim() });
+      if (typeof a.signal === 'number') return finish({ ok: false, detail: `killed by ${signalName(a.signal)}${said()}` });
       const code = Number(a.exitCode ?? 0);
-      resolve({ ok: code === 0, detail: `exit ${code}${with_}` });
+      finish({ ok: code === 0, detail: `exit ${code}${said()}` });
     });
     child.stdin!.end(encodeConfig(config));
   });
 }
 
-/** SIGKILL every child of `pid` (the attached check is the helper's only child). */
+/**
+ * SIGKILL every child of `pid` (the attached check is the helper's only
+ * child) and its process group (the check leads a session of its own), so
+ * what the check started dies with it.
+ */
 function killChildrenOf(pid: number): void {
   let children: number[] = [];
   try {
@@ -88,10 +112,12 @@ function killChildrenOf(pid: number): void {
     // The helper is gone already: its close event reports what happened.
   }
   for (const c of children) {
-    try {
-      process.kill(c, 'SIGKILL');
-    } catch {
-      // ended meanwhile
+    for (const target of [-c, c]) {
+      try {
+        process.kill(target, 'SIGKILL');
+      } catch {
+        // ended meanwhile, or no group of its own yet
+      }
     }
   }
 }
