@@ -100,6 +100,14 @@ serial('an exec health check that starts failing restarts the process under its 
   t.regex(healthy.reason, /^healthy \(exit 0 \("testbin cat 0 pid \d+ fine"\)\)$/);
   let view = env.inspect(t, 'hc').processes[0] as unknown as { health: { status: string; lastResult: string } };
   t.is(view.health.status, 'healthy');
+  t.regex(view.health.lastResult, /^exit 0/);
+  // The control snapshot shows the same.
+  const { ControlClient } = await import('../../src/control/client.js');
+  const client = await ControlClient.connect(env.root);
+  const snap = await client.snapshot();
+  client.close();
+  const inSnap = snap.containers.find((c) => c.name === 'hc')!.processes[0] as unknown as { health: { status: string } };
+  t.is(inSnap.health.status, 'healthy');
 
   const from = monitor.lines.length;
   fs.rmSync(flag);
