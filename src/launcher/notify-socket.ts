@@ -16,7 +16,7 @@ export function notifyDir(root: string): string {
   return path.join(root, 'notify');
 }
 
-/** The environment a watchdog process gets (WATCHDOG_PID is left unset: "this process"). */
+/** The environment a watchdog process gets; the helper adds WATCHDOG_PID, known only inside the pid namespace. */
 export function notifyEnv(p: ProcessSpec): Record<string, string> {
   if (!p.watchdog) return {};
   return { NOTIFY_SOCKET: `${NOTIFY_DIR_IN_CONTAINER}/${NOTIFY_SOCKET_NAME}`, WATCHDOG_USEC: String(p.watchdog.interval * 1000) };

@@ -278,7 +278,10 @@ serial('notify watchdog: READY=1 releases dependents; a process that stops sendi
   t.true(afterStarted >= Date.parse(ready.time as string) - 50, 'the dependent started after READY=1');
   const view = first.processes.find((p) => p.name === 'hb') as unknown as { watchdog: { intervalMs: number } };
   t.is(view.watchdog.intervalMs, 500);
-  t.regex(fs.readFileSync(env.store.logFile('wd', 'hb'), 'utf8'), /WATCHDOG_USEC=500000/);
+  const said = /WATCHDOG_USEC=(\S+) WATCHDOG_PID=(\S+) getpid=(\d+)/.exec(fs.readFileSync(env.store.logFile('wd', 'hb'), 'utf8'));
+  t.truthy(said);
+  t.is(said![1], '500000');
+  t.is(said![2], said![3], 'WATCHDOG_PID is the process\'s own pid, as it sees it');
 
   const hung = await monitor.waitFor((l) => l.kind === 'health' && l.container === 'wd' && l.status === 'hung', 10_000);
   t.is(hung.pid, hb.pid);
