@@ -57,6 +57,8 @@ napi_value vn_kernel_support(napi_env env, napi_callback_info info);
 napi_value vn_flock(napi_env env, napi_callback_info info);
 napi_value vn_monotonic_ns(napi_env env, napi_callback_info info);
 napi_value vn_peer_cred(napi_env env, napi_callback_info info);
+napi_value vn_notify_bind(napi_env env, napi_callback_info info);
+napi_value vn_notify_receive(napi_env env, napi_callback_info info);
 /* Defines the Consumer class on exports. */
 bool vn_consumer_init(napi_env env, napi_value exports);
 /* Defines the ProcConnector class (degraded-mode exits) on exports. */

@@ -14,6 +14,8 @@ NAPI_MODULE_INIT()
 		{ "flock", NULL, vn_flock, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "monotonicNs", NULL, vn_monotonic_ns, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "peerCred", NULL, vn_peer_cred, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "notifyBind", NULL, vn_notify_bind, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "notifyReceive", NULL, vn_notify_receive, NULL, NULL, NULL, napi_enumerable, NULL },
 	};
 
 	vn_libbpf_log_install();

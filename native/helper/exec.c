@@ -144,6 +144,14 @@ static void become_process(const struct helper_config *cfg, int err_fd, int log_
 
 	/* execvp searches the PATH of environ, so the container's env goes there. */
 	environ = (char **)cfg->envs;
+	/* A watchdog process (given WATCHDOG_USEC) learns its own pid as it sees
+	 * it, as systemd passes it: only known here, inside the pid namespace. */
+	if (getenv("WATCHDOG_USEC")) {
+		char pid[16];
+		snprintf(pid, sizeof(pid), "%d", (int)getpid());
+		if (setenv("WATCHDOG_PID", pid, 1) != 0)
+			fail_child(err_fd, "setenv", "WATCHDOG_PID");
+	}
 	execvp(cfg->args[0], (char *const *)cfg->args);
 	fail_child(err_fd, "exec", cfg->args[0]);
 }

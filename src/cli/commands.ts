@@ -4,6 +4,7 @@ import path from 'node:path';
 import { killTarget, removeContainer, runContainer, createContainer, startContainer, startStoppedProcess, stopContainer, stopProcess, DEFAULT_CGROUP_PARENT } from '../launcher/container.js';
 import { loadBundle } from '../launcher/oci-load.js';
 import { generation, logPolicyOf, readLog, rotateContainerLogs } from '../state/log-rotation.js';
+import { currentHolder, restartDependents, startHeld } from '../launcher/dependencies.js';
 import { NAME_PATTERN, parseSpec, validateSpec, type ContainerSpec } from '../launcher/spec.js';
 import type { Store } from '../state/store.js';
 import { HostError, SpecError, StateError, UsageError } from '../util/errors.js';
@@ -51,7 +52,7 @@ function specFromFlags(flags: Record<string, string | boolean | undefined>, comm
   return validateSpec(raw, '(command line)');
 }
 
-export function cmdRun(ctx: Context, argv: string[], createOnly = false): number {
+export async function cmdRun(ctx: Context, argv: string[], createOnly = false): Promise<number> {
   const p = parseArgs(argv, {
     name: 'string', memory: 'string', restart: 'string', network: 'string', detach: 'boolean',
     cpus: 'string', cpuset: 'string', rootfs: 'string', privileged: 'boolean', 'cap-add': 'string', 'cap-drop': 'string',
@@ -83,15 +84,21 @@ export function cmdRun(ctx: Context, argv: string[], createOnly = false): number
     }
   }
   if (createOnly) createContainer(ctx.store, spec, file, ctx.cgroupParent);
-  else runContainer(ctx.store, spec, file, ctx.cgroupParent);
+  else {
+    runContainer(ctx.store, spec, file, ctx.cgroupParent);
+    await startHeldProcesses(ctx, spec.name);
+  }
   ctx.out(`${spec.name}\n`);
   return 0;
 }
 
-export function cmdStart(ctx: Context, argv: string[]): number {
+export async function cmdStart(ctx: Context, argv: string[]): Promise<number> {
   const [name, proc] = expectPositionals(parseArgs(argv, {}), 1, 2, 'vigil start NAME [PROCESS]');
   if (proc) startStoppedProcess(ctx.store, name, proc);
-  else startContainer(ctx.store, name);
+  else {
+    startContainer(ctx.store, name);
+    await startHeldProcesses(ctx, name);
+  }
   ctx.out(`${name}${proc ? `/${proc}` : ''}\n`);
   return 0;
 }
@@ -134,16 +141,21 @@ export function cmdStop(ctx: Context, argv: string[]): number {
   return 0;
 }
 
-export function cmdRestart(ctx: Context, argv: string[]): number {
+export async function cmdRestart(ctx: Context, argv: string[]): Promise<number> {
   const p = parseArgs(argv, { time: 'string' }, { '-t': 'time' });
   const [name, proc] = expectPositionals(p, 1, 2, 'vigil restart NAME [PROCESS] [-t SECS]');
   const timeoutMs = seconds(p.flags.time, '-t', 10) * 1000;
   if (proc) {
     stopProcess(ctx.store, name, proc, timeoutMs);
     startStoppedProcess(ctx.store, name, proc);
+    // dependsOn: what depends on it is restarted after it, in order.
+    await restartDependents(ctx.store, name, proc, `restarted along with ${proc} (operator restart)`, timeoutMs, currentHolder(), (n) => {
+      if (!n.started) process.stderr.write(`vigil: ${name}/${n.process} ${n.note}\n`);
+    });
   } else {
     if (ctx.store.read(name).state === 'running') stopContainer(ctx.store, name, timeoutMs);
     startContainer(ctx.store, name);
+    await startHeldProcesses(ctx, name);
   }
   ctx.out(`${name}${proc ? `/${proc}` : ''}\n`);
   return 0;
@@ -243,6 +255,13 @@ export function cmdLogs(ctx: Context, argv: string[]): Promise<number> | number 
         for (const l of (text + more).split('\n').filter(Boolean)) ctx.out(`${prefix(n)}${l}\n`);
       }
     }, 200);
+  });
+}
+
+/** dependsOn: start what the container start held back, once its dependencies are ready. */
+async function startHeldProcesses(ctx: Context, name: string): Promise<void> {
+  await startHeld(ctx.store, name, currentHolder(), false, (n) => {
+    if (!n.started) process.stderr.write(`vigil: ${name}/${n.process} ${n.note}\n`);
   });
 }
 

@@ -18,6 +18,9 @@ import { ociLayoutConfig } from './oci-config.js';
 import { idMapText } from './spec-isolation.js';
 import { isAlive, signalIdentified, waitGoneSync } from './proc.js';
 import type { ContainerSpec, ProcessSpec } from './spec.js';
+import { currentHolder, heldAtStart, hold } from './dependencies.js';
+import { notifyEnv, notifyMountConfig } from './notify-socket.js';
+import { startOrder } from '../policy/dependencies.js';
 
 export const DEFAULT_CGROUP_PARENT = '/vigil';
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -82,7 +85,7 @@ export function execConfig(state: ContainerState, command: string[], opts: { env
 }
 
 function processConfig(store: Store, state: ContainerState, p: ProcessSpec): HelperConfig {
-  return execConfig(state, p.command, { env: { ...p.env, VIGIL_PROCESS: p.name }, cwd: p.cwd, user: p.user, log: store.logFile(state.name, p.name), process: p });
+  return execConfig(state, p.command, { env: { ...p.env, ...notifyEnv(p), VIGIL_PROCESS: p.name }, cwd: p.cwd, user: p.user, log: store.logFile(state.name, p.name), process: p });
 }
 
 /** Mark a process as started; `restart` counts it as a restart. */
@@ -94,6 +97,7 @@ export function recordStart(proc: ProcessState, result: HelperResult, restart: b
   proc.startedAt = new Date().toISOString();
   proc.operatorStop = false;
   proc.operatorKill = null;
+  proc.waiting = null;
   if (restart) proc.restarts += 1;
 }
 
@@ -183,11 +187,22 @@ export function startContainer(store: Store, name: string): ContainerState {
         ]),
         ...(oci ? ociLayoutConfig(oci, state.cgroup) : []),
         ...(state.spec.userns ? [['uid_map', idMapText(state.spec.userns.uidMap)], ['gid_map', idMapText(state.spec.userns.gidMap)]] as Array<[string, string]> : []),
+        ...notifyMountConfig(store.root, state.spec),
       ];
       const created = runHelperSync('create', config, store.heldLockFd);
       state.init = { pid: created.pid, startTime: created.startTime };
       store.write(state);
-      for (const proc of state.processes) {
+      // dependsOn: in dependency order; a process whose dependencies must
+      // first be ready is held back here and started by startHeld (dependencies.ts).
+      const held = heldAtStart(state.spec);
+      const holder = held.size ? currentHolder() : null;
+      for (const procName of startOrder(state.spec.processes)) {
+        const proc = state.processes.find((q) => q.name === procName)!;
+        if (held.has(procName)) {
+          hold(proc, processSpecOf(state, procName).dependsOn ?? [], holder!, 'container start');
+          store.write(state);
+          continue;
+        }
         const result = startProcessSync(store, state, proc.name);
         recordStart(proc, result, false);
         proc.attempt = 0;
@@ -199,7 +214,10 @@ export function startContainer(store: Store, name: string): ContainerState {
       teardown(store, state.init, state.cgroup, 0);
       state.init = null;
       state.cgroup = null;
-      for (const proc of state.processes) proc.state = 'stopped';
+      for (const proc of state.processes) {
+        proc.state = 'stopped';
+        proc.waiting = null;
+      }
       store.write(state);
       throw err;
     }
@@ -230,6 +248,7 @@ export function stopContainer(store: Store, name: string, timeoutMs: number): Co
       // pid and start time stay as the last identity, so the monitor can
       // still match the kernel's exit event; inspect shows no pid when stopped.
       p.state = 'stopped';
+      p.waiting = null;
     }
     s.state = 'stopped';
     s.init = null;
@@ -255,6 +274,7 @@ export function stopProcess(store: Store, name: string, processName: string, tim
       p.lastExit = { code: p.lastExit?.code ?? null, signal: p.lastExit?.signal ?? 'SIGTERM', reason: 'operator', sender: null, coreDumped: false, at: new Date().toISOString() };
     }
     p.state = 'stopped'; // pid and start time stay: the last identity, for late events
+    p.waiting = null;
   });
 }
 

@@ -9,6 +9,9 @@ import { ms, parseDuration, parseSize, type Millis } from '../util/units.js';
 import type { OciLayout } from './oci-bundle.js';
 import type { LogPolicy } from '../state/log-rotation.js';
 import { cpusetSpec, groupsSpec, mapped, rlimitsSpec, securitySpec, umaskSpec, usernsSpec, type Rlimit, type SecuritySpec, type UserNamespace } from './spec-isolation.js';
+import { checkDependencies, healthSpec, watchdogSpec, type HealthSpec, type WatchdogSpec } from './spec-supervision.js';
+
+export type { HealthAction, HealthSpec, WatchdogSpec } from './spec-supervision.js';
 
 export const RESTART_POLICIES = ['never', 'on-failure', 'always', 'unless-stopped'] as const;
 export type RestartCondition = (typeof RESTART_POLICIES)[number];
@@ -50,6 +53,14 @@ export interface ProcessSpec {
   rlimits: Record<string, Rlimit>;
   groups: number[];
   umask: string | null;
+  /**
+   * Supervision (see spec-supervision.ts). Optional in the type because state
+   * written by older builds lacks them: read them with `?? default`.
+   */
+  critical?: boolean;
+  dependsOn?: string[];
+  health?: HealthSpec | null;
+  watchdog?: WatchdogSpec | null;
 }
 
 export interface ContainerSpec {
@@ -87,7 +98,7 @@ export const DEFAULT_BACKOFF: Backoff = {
 
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 /** Durations above a day are a typo, not a policy (and timers cannot hold 25 days). */
-const MAX_DURATION = 24 * 3_600_000;
+export const MAX_DURATION = 24 * 3_600_000;
 export const MAX_ID = 4_294_967_294; // uid_t and gid_t, less the reserved (uid_t)-1
 const MAX_PIDS = 4_194_304; // the kernel's pid_max limit
 const MAX_CPUS = 4096;
@@ -95,14 +106,6 @@ const MAX_MEMORY = 2 ** 50; // 1 PiB
 const PROCESS_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 export const USER_PATTERN = /^\d+(:\d+)?$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-/** Fields in SPEC.md that this build does not act on yet: refused, never ignored. */
-const NOT_YET: Record<string, string> = {
-  health: 'health checks are not supported by this build yet',
-  watchdog: 'the notify watchdog is not supported by this build yet',
-  dependsOn: 'dependsOn is not supported by this build yet',
-  critical: 'critical processes are not supported by this build yet',
-};
 
 type Obj = Record<string, unknown>;
 
@@ -165,6 +168,19 @@ export class Checker {
     return v as T;
   }
 
+  /** A list of distinct names matching `pattern`. */
+  names(v: unknown, path: string, pattern: RegExp): string[] | undefined {
+    if (!Array.isArray(v)) return this.fail(path, `expected a list of process names, got ${describe(v)}`);
+    const out: string[] = [];
+    v.forEach((item, i) => {
+      const s = this.string(item, `${path}[${i}]`, pattern, 'a process name');
+      if (s === undefined) return;
+      if (out.includes(s)) this.fail(`${path}[${i}]`, `"${s}" is listed twice`);
+      else out.push(s);
+    });
+    return out.length === v.length ? out : undefined;
+  }
+
   codes(v: unknown, path: string): number[] | undefined {
     if (!Array.isArray(v)) return this.fail(path, `expected a list of exit codes, got ${describe(v)}`);
     const out: number[] = [];
@@ -177,11 +193,11 @@ export class Checker {
   }
 }
 
-function join(path: string, key: string): string {
+export function join(path: string, key: string): string {
   return path ? `${path}.${key}` : key;
 }
 
-function describe(v: unknown): string {
+export function describe(v: unknown): string {
   if (v === undefined) return 'nothing';
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
@@ -247,11 +263,8 @@ export const DEFAULT_RESTART: RestartPolicy = {
 };
 
 function processSpec(c: Checker, v: unknown, path: string, inherited: RestartPolicy): ProcessSpec | undefined {
-  const o = c.object(v, path, ['name', 'command', 'env', 'cwd', 'user', 'restart', 'security', 'rlimits', 'groups', 'umask', ...Object.keys(NOT_YET)]);
+  const o = c.object(v, path, ['name', 'command', 'env', 'cwd', 'user', 'restart', 'security', 'rlimits', 'groups', 'umask', 'critical', 'dependsOn', 'health', 'watchdog']);
   if (!o) return undefined;
-  for (const [field, why] of Object.entries(NOT_YET)) {
-    if (o[field] !== undefined) c.fail(join(path, field), why);
-  }
   const name = c.string(o.name, join(path, 'name'), PROCESS_NAME_PATTERN, 'a process name (letters, digits, "_", ".", "-"; at most 63)');
   let command: string[] | undefined;
   if (!Array.isArray(o.command) || o.command.length === 0) {
@@ -281,9 +294,14 @@ function processSpec(c: Checker, v: unknown, path: string, inherited: RestartPol
   const rlimits = o.rlimits === undefined ? {} : rlimitsSpec(c, o.rlimits, join(path, 'rlimits'));
   const groups = o.groups === undefined ? [] : groupsSpec(c, o.groups, join(path, 'groups'));
   const umask = o.umask === undefined ? null : umaskSpec(c, o.umask, join(path, 'umask'));
+  const critical = o.critical === undefined ? false : c.boolean(o.critical, join(path, 'critical'));
+  const dependsOn = o.dependsOn === undefined ? [] : c.names(o.dependsOn, join(path, 'dependsOn'), PROCESS_NAME_PATTERN);
+  const health = o.health === undefined || o.health === null ? null : healthSpec(c, o.health, join(path, 'health'), restart);
+  const watchdog = o.watchdog === undefined ? null : watchdogSpec(c, o.watchdog, join(path, 'watchdog'));
+  if (critical === undefined || dependsOn === undefined || health === undefined || watchdog === undefined) return undefined;
   if (name === undefined || command === undefined || cwd === undefined || user === undefined || restart === undefined) return undefined;
   if (security === undefined || rlimits === undefined || groups === undefined || umask === undefined) return undefined;
-  return { name, command, env, cwd, user, restart, security, rlimits, groups, umask };
+  return { name, command, env, cwd, user, restart, security, rlimits, groups, umask, critical, dependsOn, health, watchdog };
 }
 
 export const DEFAULT_LOG_MAX_BYTES = 10 * 1024 * 1024;
@@ -378,6 +396,7 @@ export function validateSpec(input: unknown, file: string | null = null): Contai
       seen.set(proc.name, i);
       processes.push(proc);
     });
+    if (processes.length === o.processes.length) checkDependencies(c, processes);
   }
   if (userns) checkUsersMapped(c, userns, processes.map((p, i) => [`processes[${i}]`, p]));
   if (c.issues.length || !name || !hostname || !network || !limits || !restart || !rootfs || privileged === undefined || !security || !logs || userns === undefined) throw new SpecError(file, c.issues);

@@ -10,6 +10,7 @@ import type { DecodedEvent, ExitEvent, OomEvent, SignalEvent } from '../events/d
 import { recordStart, startProcess } from '../launcher/container.js';
 import { isAlive, signalIdentified } from '../launcher/proc.js';
 import { decide, describeDeath, isOperatorsDeath, type Death, type Decision } from '../policy/restart.js';
+import { criticalReason, isCriticalDeath } from '../policy/critical.js';
 import type { ContainerState, LastExit, ProcessState, Store } from '../state/store.js';
 import { rotateContainerLogs } from '../state/log-rotation.js';
 import { bpffsMount, ensureTracer, openConsumer, tracerSupport, watch, type EventConsumer } from '../tracer/tracer.js';
@@ -20,6 +21,8 @@ import { findStartedProcess } from './adopt.js';
 import { attributeExit, describeSender, findProcess, isInit, senderOf, startTicks } from './attribute.js';
 import { runVigil } from './cli-actions.js';
 import { Reporter } from './report.js';
+import { Supervision } from './supervision.js';
+import { currentHolder, holderAlive, restartDependents } from '../launcher/dependencies.js';
 import { startControl } from './control.js';
 import { journalDir, JournalWriter } from '../journal/journal.js';
 import type { ControlServer } from '../control/server.js';
@@ -67,11 +70,16 @@ export class Monitor {
   private readonly suspects = new Set<string>();
   private readonly containerRestarts = new Map<string, number[]>();
   readonly reporter: Reporter;
+  /** supervision: exec health checks and the notify watchdog (monitor/supervision.ts). */
+  private readonly supervision: Supervision;
   readonly counters = { events: 0, decodeErrors: 0, restarts: 0, lost: 0 };
+  /** supervision: this monitor's identity, when it holds processes back for their dependencies. */
+  private readonly holder = currentHolder();
 
   constructor(private readonly store: Store, options: MonitorOptions) {
     this.reporter = new Reporter(options.json, options.write);
     this.tracerHealth = new TracerHealth(store.pinDir);
+    this.supervision = new Supervision(store, this.reporter, { restartContainer: (n, why) => this.restartContainer(n, why), guard: (what, fn) => this.guard(what, fn) });
   }
 
   start(): void {
@@ -87,6 +95,7 @@ export class Monitor {
     const { cutBytes, cutWhy, lastSeq } = journal.recovery;
     if (cutBytes) this.note(`journal: cut ${cutBytes} byte(s) off its tail (${cutWhy}); numbering continues after seq ${lastSeq}`);
     this.control = startControl(this.store, this.reporter, Date.now(), { tracer: () => this.tracerHealth.view(), tree: (id) => this.tree.view(id) });
+    this.supervision.start();
     const support = tracerSupport();
     if (support.mode === 'degraded') {
       this.startDegraded(support.reason);
@@ -122,6 +131,7 @@ export class Monitor {
   /** Stop watching; every container keeps running and the tracer stays pinned. */
   stop(): void {
     if (this.reconcileTimer) clearInterval(this.reconcileTimer);
+    this.supervision.stop();
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     this.consumer?.close();
@@ -338,6 +348,7 @@ export class Monitor {
     let processName = '';
     let decidedNs = monoNow();
     let replacedMeanwhile = false;
+    let critical: string | null = null;
     const state = this.update(name, (s) => {
       const p = startNs === null ? s.processes.find((q) => q.pid === pid) : findProcess(s, pid, startNs);
       if (!p) {
@@ -347,6 +358,14 @@ export class Monitor {
       }
       const nowMs = Date.now();
       const operator = isOperatorsDeath(p.operatorStop || s.operatorStop, p.operatorKill, lastExit, nowMs);
+      // supervision: stopped on purpose, to start again with what it depends on (launcher/dependencies.ts)
+      if (p.waiting && p.state === 'starting' && !operator) {
+        processName = p.name;
+        p.lastExit = lastExit;
+        decision = { action: 'leave', state: 'stopped', reason: `${describeDeath(death)}: ${p.waiting.cause}, started again once ${p.waiting.for.join(', ')} ready` };
+        decidedNs = monoNow();
+        return;
+      }
       if (p.state !== 'running' && p.state !== 'starting') {
         // An operator's stop may have recorded the process before this event
         // came: still say so, with the kernel's account of how it ended.
@@ -359,20 +378,24 @@ export class Monitor {
       }
       processName = p.name;
       const spec = s.spec.processes.find((q) => q.name === p.name)!;
+      const containerDown = s.state === 'stopped' || (s.init !== null && !isAlive(s.init.pid, s.init.startTime));
       const result = decide({
         policy: spec.restart,
         death,
         history: { attempt: p.attempt, startedAtMs: p.startedAt ? Date.parse(p.startedAt) : null, deathsMs: p.deaths.map((d) => Date.parse(d)) },
         operatorStop: operator,
-        containerDown: s.state === 'stopped' || (s.init !== null && !isAlive(s.init.pid, s.init.startTime)),
+        containerDown,
         nowMs,
       });
       decision = result.decision;
+      // supervision: a critical process takes its container with it (policy/critical.ts)
+      if (isCriticalDeath(spec, operator, containerDown)) critical = criticalReason(p.name, describeDeath(death));
       decidedNs = monoNow();
       p.lastExit = operator ? { ...lastExit, reason: 'operator' } : lastExit;
       p.deaths = result.history.deathsMs.map((t) => new Date(t).toISOString());
       p.attempt = result.history.attempt;
       p.state = decision.action === 'restart' ? 'backing-off' : decision.action === 'give-up' ? 'given-up' : decision.state;
+      if (critical) p.state = 'exited';
     });
     if (replacedMeanwhile) {
       this.reportReplacedExit(name, pid, startTicks(startNs!), death, lastExit);
@@ -382,6 +405,8 @@ export class Monitor {
     if (!d || !state) return;
     const detectionMs = exitNs === null ? null : nsToMs(decidedNs - exitNs);
     const proc = state.processes.find((p) => p.name === processName)!;
+    const criticalWhy = critical as string | null;
+    if (criticalWhy) return this.onCriticalDeath(name, processName, pid, proc.lastExit, criticalWhy, detectionMs);
     this.reporter.emit({
       kind: death.kind === 'lost' ? 'lost' : 'exit',
       container: name, process: processName, pid,
@@ -392,6 +417,17 @@ export class Monitor {
     });
     if (d.action === 'restart') this.later(`${name}/${processName}`, d.delay, () => void this.restart(name, processName, exitNs));
     if (d.action === 'give-up') this.giveUp(name, processName, d.then, d.reason);
+  }
+
+  /** supervision: the death of a critical process restarts its container (policy/critical.ts). */
+  private onCriticalDeath(name: string, processName: string, pid: number, lastExit: LastExit | null, reason: string, detectionMs: number | null): void {
+    this.reporter.emit({
+      kind: 'exit', container: name, process: processName, pid,
+      code: lastExit?.code ?? null, signal: lastExit?.signal ?? null, exitReason: lastExit?.reason, sender: lastExit?.sender ?? null,
+      action: 'restart-container', delayMs: null, detectionMs: detectionMs === null ? null : round(detectionMs),
+      reason: `${reason}${detectionMs === null ? '' : ` [detected ${detectionMs.toFixed(2)} ms after the kernel]`}`,
+    });
+    this.restartContainer(name, `critical process ${processName} died`);
   }
 
   private giveUp(name: string, processName: string, then: 'restart-container' | 'stop' | 'alert', reason: string): void {
@@ -456,6 +492,33 @@ export class Monitor {
       reason: `restarted as pid ${result.pid}${recoveryMs === null ? '' : ` (running ${recoveryMs.toFixed(1)} ms after the kernel saw the exit)`}`,
     });
     this.claimExit(result.pid, result.startTime);
+    this.restartDependentsOf(name, processName);
+  }
+
+  /** supervision: what depends on a restarted process is restarted after it, in order. */
+  private restartDependentsOf(name: string, processName: string): void {
+    void restartDependents(this.store, name, processName, `restarted along with ${processName}`, 10_000, this.holder, (n) => {
+      if (n.started) this.counters.restarts++;
+      this.reporter.emit({ kind: n.started ? 'restart' : 'error', container: name, process: n.process, pid: n.pid, reason: `along with ${processName}: ${n.note}` });
+    }).catch((err) => this.reporter.emit({ kind: 'error', container: name, process: processName, pid: null, reason: `restarting the dependents of ${processName}: ${err instanceof VigilError ? err.message : String(err)}` }));
+  }
+
+  /**
+   * supervision: a process held back for its dependencies by a holder that is
+   * gone (a CLI killed while it waited) is started by the monitor instead;
+   * true when the hold is released (then the usual "starting" path runs).
+   */
+  private takeOverHold(c: ContainerState, p: ProcessState): boolean {
+    if (holderAlive(p.waiting!.by)) return false;
+    let released = false;
+    this.update(c.name, (s) => {
+      const q = s.processes.find((x) => x.name === p.name);
+      if (!q?.waiting || q.state !== 'starting' || holderAlive(q.waiting.by)) return;
+      q.waiting = null;
+      released = true;
+    });
+    if (released) this.note(`${c.name}/${p.name}: the command that held it back for its dependencies is gone; starting it now`);
+    return released;
   }
 
   /** A restart that failed is a death like any other: back off and try again, or give up. */
@@ -485,12 +548,14 @@ export class Monitor {
       const [pid, start] = key.split('/').map(Number);
       this.claimExit(pid, start);
     }
-    for (const c of this.store.list()) {
+    const containers = this.store.list();
+    for (const c of containers) {
       if (c.state !== 'running') continue;
       for (const p of c.processes) this.guard(`reconcile ${c.name}/${p.name}`, () => this.reconcileProcess(c, p));
       // Processes write their logs themselves; the monitor is what rotates them while it runs.
       this.guard(`rotate logs of ${c.name}`, () => rotateContainerLogs((p) => this.store.logFile(c.name, p), c.spec));
     }
+    this.guard('supervision', () => this.supervision.sync(containers));
     for (const news of this.tracerHealth.check()) this.reporter.emit({ kind: 'error', container: null, process: null, pid: null, reason: news });
     this.tree.retain(new Set(this.store.list().flatMap((c) => (c.cgroup ? [BigInt(c.cgroup.id)] : []))));
   }
@@ -502,6 +567,7 @@ export class Monitor {
       void this.restart(c.name, p.name, null);
       return;
     }
+    if (p.state === 'starting' && p.waiting && !this.takeOverHold(c, p)) return;
     if (p.state === 'starting') return this.resolveStarting(c, p);
     if (p.state !== 'running' || isAlive(p.pid, p.startTime)) {
       this.suspects.delete(`${key}/${p.pid}`);

@@ -79,6 +79,13 @@ export interface NativeConsumerConstructor {
   new (pinDir: string, callback: (records: Buffer[]) => void): NativeConsumer;
 }
 
+/** One notify datagram and who sent it (pid in the receiver's pid namespace). */
+export interface NotifyMessage {
+  pid: number;
+  uid: number;
+  text: string;
+}
+
 /** Shape of an error thrown by the addon. */
 export interface NativeError extends Error {
   readonly code: string;
@@ -106,6 +113,10 @@ export interface VigilNative {
   monotonicNs(): bigint;
   /** SO_PEERCRED of a connected Unix socket: who connected (at connect time). */
   peerCred(fd: number): { pid: number; uid: number; gid: number };
+  /** A non-blocking datagram Unix socket with SO_PASSCRED bound at path (a stale socket there is replaced); its fd. */
+  notifyBind(path: string): number;
+  /** Up to max waiting messages with the sender's pid (SCM_CREDENTIALS); never blocks. */
+  notifyReceive(fd: number, max: number): NotifyMessage[];
   Consumer: NativeConsumerConstructor;
 }
 
@@ -130,6 +141,8 @@ export const kernelSupport: VigilNative['kernelSupport'] = (btfPath) => loadNati
 export const flock: VigilNative['flock'] = (fd, exclusive, wait) => loadNative().flock(fd, exclusive, wait);
 export const monotonicNs: VigilNative['monotonicNs'] = () => loadNative().monotonicNs();
 export const peerCred: VigilNative['peerCred'] = (fd) => loadNative().peerCred(fd);
+export const notifyBind: VigilNative['notifyBind'] = (p) => loadNative().notifyBind(p);
+export const notifyReceive: VigilNative['notifyReceive'] = (fd, max) => loadNative().notifyReceive(fd, max);
 export function openNativeConsumer(pinDir: string, callback: (records: Buffer[]) => void): NativeConsumer {
   return new (loadNative().Consumer)(pinDir, callback);
 }
