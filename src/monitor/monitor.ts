@@ -9,6 +9,8 @@ import { BPF_OBJECT_PATH } from '../paths.js';
 import type { DecodedEvent, ExitEvent, OomEvent, SignalEvent } from '../events/decode.js';
 import { recordStart, startProcess } from '../launcher/container.js';
 import { isAlive, signalIdentified } from '../launcher/proc.js';
+import { escalate } from '../policy/escalation.js';
+import { DEFAULT_ESCALATION } from '../launcher/spec-ops.js';
 import { decide, describeDeath, isOperatorsDeath, type Death, type Decision } from '../policy/restart.js';
 import type { ContainerState, LastExit, ProcessState, Store } from '../state/store.js';
 import { bpffsMount, drops, ensureTracer, openConsumer, watch, type EventConsumer } from '../tracer/tracer.js';
@@ -29,9 +31,6 @@ const RECENT_LIMIT = 4096;
 const CLAIM_DELAYS_MS = [20, 100, 500];
 /** setTimeout's limit; spec durations are capped far below it. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-/** Container restarts (init death, give-up) allowed within CONTAINER_RESTART_WINDOW_MS. */
-const CONTAINER_RESTART_LIMIT = 5;
-const CONTAINER_RESTART_WINDOW_MS = 60_000;
 
 export interface MonitorOptions {
   json: boolean;
@@ -284,19 +283,23 @@ export class Monitor {
     this.restartContainer(c.name, `vigil-init died (${how})`);
   }
 
+  /** Escalation (policy/escalation.ts): restart the container, or stop it and alert when that keeps happening. */
   private restartContainer(name: string, why: string): void {
-    const now = Date.now();
-    const recent = (this.containerRestarts.get(name) ?? []).filter((t) => now - t < CONTAINER_RESTART_WINDOW_MS);
-    if (recent.length >= CONTAINER_RESTART_LIMIT) {
-      this.reporter.emit({ kind: 'give-up', container: name, process: null, pid: null, alert: true, reason: `${why}: ${recent.length} container restarts within ${CONTAINER_RESTART_WINDOW_MS} ms, giving up` });
+    const spec = this.store.tryRead(name)?.spec;
+    const { decision, tallyMs } = escalate(spec?.escalation ?? DEFAULT_ESCALATION, this.containerRestarts.get(name) ?? [], Date.now(), why);
+    this.containerRestarts.set(name, tallyMs);
+    if (decision.action === 'stop-and-alert') {
+      this.reporter.emit({ kind: 'give-up', container: name, process: null, pid: null, alert: true, action: 'stop', reason: decision.reason });
+      void runVigil(this.store.root, ['stop', name, '-t', '10']).then(({ status, stderr }) => {
+        this.reporter.emit({ kind: 'stop', container: name, process: null, pid: null, alert: true, reason: status === 0 ? 'container stopped by escalation: not restarted again' : `stopping the container failed: ${stderr}` });
+      });
       return;
     }
-    this.containerRestarts.set(name, [...recent, now]);
     void runVigil(this.store.root, ['restart', name, '-t', '10']).then(({ status, stderr }) => {
       const s = this.store.tryRead(name);
       this.reporter.emit(status === 0
-        ? { kind: 'restart', container: name, process: null, pid: s?.init?.pid ?? null, reason: `container restarted (${why})` }
-        : { kind: 'give-up', container: name, process: null, pid: null, alert: true, reason: `container restart failed (${why}): ${stderr}` });
+        ? { kind: 'restart', container: name, process: null, pid: s?.init?.pid ?? null, reason: `container restarted (${decision.reason})` }
+        : { kind: 'give-up', container: name, process: null, pid: null, alert: true, reason: `container restart failed (${decision.reason}): ${stderr}` });
     });
   }
 
@@ -343,7 +346,7 @@ export class Monitor {
       p.lastExit = operator ? { ...lastExit, reason: 'operator' } : lastExit;
       p.deaths = result.history.deathsMs.map((t) => new Date(t).toISOString());
       p.attempt = result.history.attempt;
-      p.state = decision.action === 'restart' ? 'backing-off' : decision.action === 'give-up' ? 'given-up' : decision.state;
+      p.state = processStateAfter(decision);
     });
     if (replacedMeanwhile) {
       this.reportReplacedExit(name, pid, startTicks(startNs!), death, lastExit);
@@ -363,6 +366,7 @@ export class Monitor {
     });
     if (d.action === 'restart') this.later(`${name}/${processName}`, d.delay, () => void this.restart(name, processName, exitNs));
     if (d.action === 'give-up') this.giveUp(name, processName, d.then, d.reason);
+    if (d.action === 'restart-container') this.restartContainer(name, `${processName}: ${d.reason}`);
   }
 
   private giveUp(name: string, processName: string, then: 'restart-container' | 'stop' | 'alert', reason: string): void {
@@ -508,6 +512,20 @@ export class Monitor {
     } else {
       void this.restart(c.name, p.name, null);
     }
+  }
+}
+
+/** A process's state once a decision about its death is taken. */
+function processStateAfter(d: Decision): ProcessState['state'] {
+  switch (d.action) {
+    case 'restart':
+      return 'backing-off';
+    case 'give-up':
+      return 'given-up';
+    case 'restart-container':
+      return 'exited'; // the container restart starts it again
+    case 'leave':
+      return d.state;
   }
 }
 
