@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const rounds = Number(process.argv[2] ?? 30);
   const env = new KernelEnv('bench');
   try {
-    const spec = env.spec('bench', [{ name: 'svc', command: [TESTBIN_IN_CONTAINER, 'serve'], restart: { policy: 'always', backoff: { initial: '0ms', resetAfter: '1ms' } } }]);
+    const spec = env.spec('bench', [{ name: 'svc', command: [TESTBIN_IN_CONTAINER, 'serve'], restart: { policy: 'always', backoff: { initial: '0ms', resetAfter: '1ms', minSpacing: '0ms' } } }]);
     const run = env.cli('run', env.writeSpec('bench', spec));
     if (run.status !== 0) throw new Error(run.stderr);
     const monitor = env.startMonitor();
