@@ -1,20 +1,37 @@
 /** `vigil monitor` and `vigil doctor`: the long-lived and the diagnostic verbs. */
 import { retireTracerIfUnused } from '../launcher/container.js';
 import { Monitor } from '../monitor/monitor.js';
+import { parseHookOption } from '../monitor/hooks.js';
+import { parseMetricsAddress } from '../monitor/metrics.js';
+import { attachOps } from '../monitor/ops.js';
 import { expectPositionals, parseArgs } from './args.js';
 import type { Context } from './commands.js';
 import { runChecks } from './doctor.js';
 
-export function cmdMonitor(ctx: Context, argv: string[]): Promise<number> {
-  const p = parseArgs(argv, { json: 'boolean' });
-  expectPositionals(p, 0, 0, 'vigil monitor [--json]');
+export async function cmdMonitor(ctx: Context, argv: string[]): Promise<number> {
+  const p = parseArgs(argv, { json: 'boolean', metrics: 'string', hook: 'string' });
+  expectPositionals(p, 0, 0, 'vigil monitor [--json] [--metrics 127.0.0.1:PORT] [--hook EVENT[,EVENT...]=/path/to/command]');
+  const metrics = typeof p.flags.metrics === 'string' ? parseMetricsAddress(p.flags.metrics) : null;
+  const hooks = typeof p.flags.hook === 'string' ? [parseHookOption(p.flags.hook)] : [];
   const monitor = new Monitor(ctx.store, { json: Boolean(p.flags.json) });
-  monitor.start();
+  // Hooks and metrics listen before the monitor starts, so they see what it drains at start.
+  const ops = await attachOps(monitor, ctx.store, { hooks, metrics });
+  try {
+    monitor.start();
+  } catch (err) {
+    ops.close();
+    throw err;
+  }
+  if (ops.metricsUrl) monitor.reporter.emit({ kind: 'monitor', container: null, process: null, pid: null, reason: `metrics at ${ops.metricsUrl}` });
+  const reload = () => monitor.reload();
+  process.on('SIGHUP', reload);
   return new Promise((resolve) => {
     const end = (signal: string) => {
       // Containers keep running and the tracer stays pinned: a later monitor
       // drains what happens meanwhile.
+      process.off('SIGHUP', reload);
       monitor.stop();
+      ops.close();
       ctx.store.withLock(() => retireTracerIfUnused(ctx.store));
       monitor.reporter.emit({ kind: 'monitor', container: null, process: null, pid: null, reason: `${signal}: monitor stopped; containers keep running` });
       monitor.reporter.detachJournal();

@@ -21,6 +21,7 @@ import { findStartedProcess } from './adopt.js';
 import { attributeExit, describeSender, findProcess, isInit, senderOf, startTicks } from './attribute.js';
 import { runVigil } from './cli-actions.js';
 import { Reporter } from './report.js';
+import { describeReload, reloadSpecs } from './reload.js';
 import { startControl } from './control.js';
 import { journalDir, JournalWriter } from '../journal/journal.js';
 import type { ControlServer } from '../control/server.js';
@@ -103,6 +104,21 @@ export class Monitor {
     this.control = null;
     if (this.lockFd !== null) fs.closeSync(this.lockFd);
     this.lockFd = null;
+  }
+
+  /**
+   * SIGHUP (reload.ts): take over restart policy, escalation and hooks from
+   * each container's spec file, forget cached cgroup names, watch every
+   * container's cgroup, and reconcile with the state as it is now.
+   */
+  reload(): void {
+    this.cgroupNames.clear();
+    const outcome = reloadSpecs(this.store);
+    for (const c of this.store.list()) {
+      if (c.cgroup) watch(this.store.pinDir, BigInt(c.cgroup.id));
+    }
+    this.note(describeReload(outcome));
+    this.reconcile();
   }
 
   private note(reason: string): void {
@@ -370,7 +386,7 @@ export class Monitor {
   }
 
   private giveUp(name: string, processName: string, then: 'restart-container' | 'stop' | 'alert', reason: string): void {
-    this.reporter.emit({ kind: 'give-up', container: name, process: processName, pid: null, reason, alert: true });
+    this.reporter.emit({ kind: 'give-up', container: name, process: processName, pid: null, reason, alert: true, then });
     if (then === 'restart-container') this.restartContainer(name, `${processName} gave up`);
     if (then === 'stop') {
       void runVigil(this.store.root, ['stop', name, '-t', '10']).then(({ status, stderr }) => {
