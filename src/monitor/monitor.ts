@@ -258,7 +258,7 @@ export class Monitor {
       kind: 'exit', container: name, process: f.processName, pid,
       code: lastExit.code, signal: lastExit.signal, exitReason: f.byOperator ? 'operator' : lastExit.reason, sender: lastExit.sender,
       action: 'leave', delayMs: null, detectionMs: null,
-      reason: `${describeDeath(death)}: already replaced by pid ${f.newPid}${f.byOperator ? ' (operator restart)' : ''}, not answered`,
+      reason: `${describeDeath(death)}, already replaced by pid ${f.newPid}${f.byOperator ? ' (operator restart)' : ''}: not answered`,
     });
     return true;
   }
@@ -343,7 +343,7 @@ export class Monitor {
         if (!operator || p.state !== 'stopped') return;
         processName = p.name;
         p.lastExit = { ...lastExit, reason: 'operator' };
-        decision = { action: 'leave', state: 'stopped', reason: `${describeDeath(death)}: operator stop, not restarted` };
+        decision = { action: 'leave', state: 'stopped', reason: `${describeDeath(death)}, operator stop: not restarted` };
         decidedNs = monoNow();
         return;
       }
