@@ -14,17 +14,23 @@ export async function cmdMonitor(ctx: Context, argv: string[]): Promise<number> 
   const metrics = typeof p.flags.metrics === 'string' ? parseMetricsAddress(p.flags.metrics) : null;
   const hooks = typeof p.flags.hook === 'string' ? [parseHookOption(p.flags.hook)] : [];
   const monitor = new Monitor(ctx.store, { json: Boolean(p.flags.json) });
+  // SIGHUP's default would end the process: take it over before anything else.
+  let started = false;
+  const reload = () => {
+    if (started) monitor.reload();
+  };
+  process.on('SIGHUP', reload);
   // Hooks and metrics listen before the monitor starts, so they see what it drains at start.
   const ops = await attachOps(monitor, ctx.store, { hooks, metrics });
   try {
     monitor.start();
   } catch (err) {
     ops.close();
+    process.off('SIGHUP', reload);
     throw err;
   }
+  started = true;
   if (ops.metricsUrl) monitor.reporter.emit({ kind: 'monitor', container: null, process: null, pid: null, reason: `metrics at ${ops.metricsUrl}` });
-  const reload = () => monitor.reload();
-  process.on('SIGHUP', reload);
   return new Promise((resolve) => {
     const end = (signal: string) => {
       // Containers keep running and the tracer stays pinned: a later monitor

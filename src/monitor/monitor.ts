@@ -9,7 +9,7 @@ import { BPF_OBJECT_PATH } from '../paths.js';
 import type { DecodedEvent, ExitEvent, OomEvent, SignalEvent } from '../events/decode.js';
 import { recordStart, startProcess } from '../launcher/container.js';
 import { isAlive, signalIdentified } from '../launcher/proc.js';
-import { escalate } from '../policy/escalation.js';
+import { CONTAINER_RESTART_MARK, escalate, talliesFromRecords } from '../policy/escalation.js';
 import { DEFAULT_ESCALATION } from '../launcher/spec-ops.js';
 import { decide, describeDeath, isOperatorsDeath, type Death, type Decision } from '../policy/restart.js';
 import type { ContainerState, LastExit, ProcessState, Store } from '../state/store.js';
@@ -23,7 +23,7 @@ import { runVigil } from './cli-actions.js';
 import { Reporter } from './report.js';
 import { describeReload, reloadSpecs } from './reload.js';
 import { startControl } from './control.js';
-import { journalDir, JournalWriter } from '../journal/journal.js';
+import { journalDir, JournalWriter, readJournal } from '../journal/journal.js';
 import type { ControlServer } from '../control/server.js';
 
 const RECONCILE_INTERVAL_MS = 2000;
@@ -79,6 +79,7 @@ export class Monitor {
     this.reporter.attachJournal(journal);
     const { cutBytes, cutWhy, lastSeq } = journal.recovery;
     if (cutBytes) this.note(`journal: cut ${cutBytes} byte(s) off its tail (${cutWhy}); numbering continues after seq ${lastSeq}`);
+    this.seedEscalation();
     this.control = startControl(this.store, this.reporter, Date.now());
     bpffsMount();
     const { loaded } = ensureTracer(BPF_OBJECT_PATH, this.store.pinDir);
@@ -104,6 +105,13 @@ export class Monitor {
     this.control = null;
     if (this.lockFd !== null) fs.closeSync(this.lockFd);
     this.lockFd = null;
+  }
+
+  /** Container restarts earlier monitors did still count (escalation.ts, talliesFromRecords). */
+  private seedEscalation(): void {
+    const now = Date.now();
+    const horizon = Math.max(DEFAULT_ESCALATION.within, ...this.store.list().map((c) => c.spec.escalation?.within ?? 0));
+    for (const [name, tally] of talliesFromRecords(readJournal(journalDir(this.store.root)).records, now, horizon)) this.containerRestarts.set(name, tally);
   }
 
   /**
@@ -313,9 +321,10 @@ export class Monitor {
     }
     void runVigil(this.store.root, ['restart', name, '-t', '10']).then(({ status, stderr }) => {
       const s = this.store.tryRead(name);
+      const escalation = CONTAINER_RESTART_MARK; // counted again by the next monitor (talliesFromRecords)
       this.reporter.emit(status === 0
-        ? { kind: 'restart', container: name, process: null, pid: s?.init?.pid ?? null, reason: `container restarted (${decision.reason})` }
-        : { kind: 'give-up', container: name, process: null, pid: null, alert: true, reason: `container restart failed (${decision.reason}): ${stderr}` });
+        ? { kind: 'restart', container: name, process: null, pid: s?.init?.pid ?? null, escalation, reason: `container restarted (${decision.reason})` }
+        : { kind: 'give-up', container: name, process: null, pid: null, alert: true, escalation, reason: `container restart failed (${decision.reason}): ${stderr}` });
     });
   }
 

@@ -44,3 +44,23 @@ export function escalate(policy: EscalationSpec, tallyMs: number[], nowMs: numbe
     tallyMs: [...recent, nowMs],
   };
 }
+
+/** Marks the records of container restarts the monitor did, so a later monitor can count them. */
+export const CONTAINER_RESTART_MARK = 'restart-container';
+
+/**
+ * The tallies a new monitor starts from, rebuilt from the journal: the times
+ * of the container restarts earlier monitors did (records marked
+ * `escalation: restart-container`), within `horizonMs` of now. So a monitor
+ * restart does not hand a restarting container a fresh allowance.
+ */
+export function talliesFromRecords(records: Array<{ container: string | null; time: string; escalation?: unknown }>, nowMs: number, horizonMs: number): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const r of records) {
+    if (r.escalation !== CONTAINER_RESTART_MARK || !r.container) continue;
+    const t = Date.parse(r.time);
+    if (!(nowMs - t <= horizonMs) || t > nowMs) continue;
+    out.set(r.container, [...(out.get(r.container) ?? []), t]);
+  }
+  return out;
+}

@@ -131,6 +131,32 @@ serial('escalation: give-up restarts the container, the next one stops it and th
   env.ok(t, 'rm', '-f', 'esc');
 });
 
+serial('onFault restart-container restarts the container; a new monitor still counts that restart and stops the next', async (t) => {
+  const from = monitor.lines.length;
+  const seq = lastSeq();
+  // The crash comes 1 s after each start (exec keeps the pid: the process is the same one).
+  env.ok(t, 'run', env.writeSpec('fault', env.spec('fault', [
+    { name: 'crash', command: ['/bin/sh', '-c', `sleep 1; exec ${TESTBIN_IN_CONTAINER} segv`], restart: { policy: 'never', onFault: 'restart-container' } },
+    serve('keep'),
+  ], { escalation: { containerRestarts: 1, within: '1m' } })));
+  const exit = await monitor.waitFor((l) => l.kind === 'exit' && l.container === 'fault' && l.process === 'crash', 10_000, from);
+  t.is(exit.action, 'restart-container');
+  t.regex(exit.reason, /^crashed with SIGSEGV.*, onFault restart-container: the container is restarted/);
+  const restarted = await monitor.waitFor((l) => l.kind === 'restart' && l.container === 'fault' && l.process === null, 15_000, from);
+  t.regex(restarted.reason, /container restart 1 of 1 within 1 m/);
+  // The next crash is due in about a second: it is the next monitor's to answer.
+  await monitor.stop('SIGKILL');
+  monitor = env.startMonitor('--metrics', '127.0.0.1:0');
+  const stop = await monitor.waitFor((l) => l.kind === 'give-up' && l.container === 'fault' && l.process === null, 15_000);
+  t.regex(stop.reason, /1 container restart within 1 m already \(escalation allows 1\): stopping the container, alert$/);
+  await monitor.waitFor((l) => l.kind === 'stop' && l.container === 'fault' && l.alert === true, 15_000);
+  t.is(env.inspect(t, 'fault').state, 'stopped');
+  const marked = journal(seq + 1).filter((l) => l.container === 'fault' && l.escalation === 'restart-container');
+  t.is(marked.length, 1, 'one container restart in all, across both monitors');
+  metricsUrl = (await monitor.waitFor((l) => l.kind === 'monitor' && /^metrics at /.test(l.reason))).reason.replace(/^metrics at /, '');
+  env.ok(t, 'rm', '-f', 'fault');
+});
+
 serial('SIGHUP takes over a restart policy changed in the spec file', async (t) => {
   const file = env.writeSpec('hup', env.spec('hup', [serve('p', 'never')]));
   env.ok(t, 'run', file);
@@ -199,5 +225,5 @@ serial('SIGTERM ends the monitor and leaves every container running', async (t) 
   // and the metrics endpoint went with the monitor
   await t.throwsAsync(scrape(metricsUrl));
   env.ok(t, 'rm', '-f', 'ops');
-  t.deepEqual(env.leftovers(['ops', 'rules', 'esc', 'hup']), []);
+  t.deepEqual(env.leftovers(['ops', 'rules', 'esc', 'fault', 'hup']), []);
 });

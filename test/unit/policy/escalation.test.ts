@@ -4,7 +4,7 @@
  * with an alert. Both sides of the window's edge.
  */
 import test from 'ava';
-import { escalate } from '../../../src/policy/escalation.js';
+import { CONTAINER_RESTART_MARK, escalate, talliesFromRecords } from '../../../src/policy/escalation.js';
 import { decide, type History } from '../../../src/policy/restart.js';
 import { DEFAULT_BACKOFF, type RestartPolicy } from '../../../src/launcher/spec.js';
 import { DEFAULT_ESCALATION } from '../../../src/launcher/spec-ops.js';
@@ -75,4 +75,21 @@ test('the chain: process restarts, give-up, container restarts, then stop and al
     'restart', 'restart', 'give-up', 'restart-container',
     'restart', 'restart', 'give-up', 'stop-and-alert',
   ]);
+});
+
+test('a new monitor rebuilds the tallies from the journal: marked records within the horizon', (t) => {
+  const at = (ms_: number) => new Date(ms_).toISOString();
+  const records = [
+    { container: 'a', time: at(1_000), escalation: CONTAINER_RESTART_MARK },
+    { container: 'a', time: at(50_000), escalation: CONTAINER_RESTART_MARK },
+    { container: 'b', time: at(59_999), escalation: CONTAINER_RESTART_MARK },
+    { container: 'b', time: at(60_000) }, // not marked: a restart of a process, or an operator's
+    { container: null, time: at(60_000), escalation: CONTAINER_RESTART_MARK },
+    { container: 'c', time: at(70_001), escalation: CONTAINER_RESTART_MARK }, // in the future: a clock step, ignored
+  ];
+  const tallies = talliesFromRecords(records, 61_000, 60_000);
+  t.deepEqual([...tallies.entries()], [['a', [1_000, 50_000]], ['b', [59_999]]]);
+  t.deepEqual([...talliesFromRecords(records, 61_001, 60_000).entries()], [['a', [50_000]], ['b', [59_999]]]);
+  // and they take part in the next decision
+  t.like(escalate(esc, tallies.get('a')!, 61_000, 'x').decision, { action: 'stop-and-alert' });
 });
