@@ -60,6 +60,7 @@ export class Monitor {
   /** Processes found dead once without an event; a second look makes them lost. */
   private readonly suspects = new Set<string>();
   private readonly containerRestarts = new Map<string, number[]>();
+  private escalationSeeded = false;
   readonly reporter: Reporter;
   readonly counters = { events: 0, decodeErrors: 0, restarts: 0, lost: 0 };
 
@@ -79,7 +80,6 @@ export class Monitor {
     this.reporter.attachJournal(journal);
     const { cutBytes, cutWhy, lastSeq } = journal.recovery;
     if (cutBytes) this.note(`journal: cut ${cutBytes} byte(s) off its tail (${cutWhy}); numbering continues after seq ${lastSeq}`);
-    this.seedEscalation();
     this.control = startControl(this.store, this.reporter, Date.now());
     bpffsMount();
     const { loaded } = ensureTracer(BPF_OBJECT_PATH, this.store.pinDir);
@@ -107,8 +107,14 @@ export class Monitor {
     this.lockFd = null;
   }
 
-  /** Container restarts earlier monitors did still count (escalation.ts, talliesFromRecords). */
+  /**
+   * Container restarts earlier monitors did still count (escalation.ts,
+   * talliesFromRecords). Read at the first escalation, not at start: reading
+   * a full journal takes ~100 ms, which recovery after a hot upgrade must not wait for.
+   */
   private seedEscalation(): void {
+    if (this.escalationSeeded) return;
+    this.escalationSeeded = true;
     const now = Date.now();
     const horizon = Math.max(DEFAULT_ESCALATION.within, ...this.store.list().map((c) => c.spec.escalation?.within ?? 0));
     for (const [name, tally] of talliesFromRecords(readJournal(journalDir(this.store.root)).records, now, horizon)) this.containerRestarts.set(name, tally);
@@ -309,6 +315,7 @@ export class Monitor {
 
   /** Escalation (policy/escalation.ts): restart the container, or stop it and alert when that keeps happening. */
   private restartContainer(name: string, why: string): void {
+    this.guard('reading the journal for escalation', () => this.seedEscalation());
     const spec = this.store.tryRead(name)?.spec;
     const { decision, tallyMs } = escalate(spec?.escalation ?? DEFAULT_ESCALATION, this.containerRestarts.get(name) ?? [], Date.now(), why);
     this.containerRestarts.set(name, tallyMs);
