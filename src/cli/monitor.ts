@@ -4,12 +4,16 @@ import { Monitor } from '../monitor/monitor.js';
 import { parseHookOption } from '../monitor/hooks.js';
 import { parseMetricsAddress } from '../monitor/metrics.js';
 import { attachOps } from '../monitor/ops.js';
+import { UsageError } from '../util/errors.js';
 import { expectPositionals, parseArgs } from './args.js';
 import type { Context } from './commands.js';
 import { runChecks } from './doctor.js';
 
 export async function cmdMonitor(ctx: Context, argv: string[]): Promise<number> {
   const p = parseArgs(argv, { json: 'boolean', metrics: 'string', hook: 'string' });
+  if (argv.filter((a) => a === '--hook' || a.startsWith('--hook=')).length > 1) {
+    throw new UsageError('option --hook: give it once (several events: --hook give-up,oom=/path); more hooks go in the containers\' specs');
+  }
   expectPositionals(p, 0, 0, 'vigil monitor [--json] [--metrics 127.0.0.1:PORT] [--hook EVENT[,EVENT...]=/path/to/command]');
   const metrics = typeof p.flags.metrics === 'string' ? parseMetricsAddress(p.flags.metrics) : null;
   const hooks = typeof p.flags.hook === 'string' ? [parseHookOption(p.flags.hook)] : [];

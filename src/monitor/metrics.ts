@@ -75,7 +75,9 @@ export class Metrics {
     switch (r.kind) {
       case 'exit':
       case 'lost': {
-        const reason = r.process === null ? 'init-died' : r.kind === 'lost' ? 'lost' : String(r.exitReason ?? 'exited');
+        // A restart that failed before the command ran is reported as an exit with no code and no signal.
+        const startFailed = r.exitReason === 'exited' && r.code === null && r.signal === null;
+        const reason = r.process === null ? 'init-died' : r.kind === 'lost' ? 'lost' : startFailed ? 'start-failed' : String(r.exitReason ?? 'exited');
         this.exits.inc({ container, process: r.process === null ? 'vigil-init' : proc, reason });
         this.lastDeath.set(`${container}/${proc}`, reason);
         if (typeof r.detectionMs === 'number') this.detection.observe(r.detectionMs / 1000);

@@ -23,11 +23,15 @@ test('records become counters by container, process and reason, and latency hist
   m.observe(rec({ kind: 'restart', process: null }));
   m.observe(rec({ kind: 'give-up', process: null, action: 'stop' }));
   m.observe(rec({ kind: 'monitor', container: null, process: null }));
+  m.observe(rec({ kind: 'exit', process: 'api', exitReason: 'exited', code: null, signal: null, action: 'restart' }));
+  m.observe(rec({ kind: 'exit', process: 'api', exitReason: 'exited', code: 1, signal: null, action: 'restart' }));
   const text = m.render(3500);
   t.is(line(text, 'vigil_exits_total{container="svc",process="api",reason="signaled"}'), 'vigil_exits_total{container="svc",process="api",reason="signaled"} 1');
   t.truthy(line(text, 'vigil_exits_total{container="svc",process="hog",reason="oom-killed"} 1'));
   t.truthy(line(text, 'vigil_exits_total{container="svc",process="vigil-init",reason="init-died"} 1'));
   t.truthy(line(text, 'vigil_oom_kills_total{container="svc",process="hog"} 1'));
+  t.truthy(line(text, 'vigil_exits_total{container="svc",process="api",reason="start-failed"} 1'));
+  t.truthy(line(text, 'vigil_exits_total{container="svc",process="api",reason="exited"} 1'));
   t.truthy(line(text, 'vigil_restarts_total{container="svc",process="api",reason="signaled"} 1'));
   t.truthy(line(text, 'vigil_restarts_total{container="svc",process="hog",reason="oom-killed"} 1'));
   t.truthy(line(text, 'vigil_restarts_total{container="svc",process="",reason="container"} 1'));
