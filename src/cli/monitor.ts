@@ -41,9 +41,10 @@ export async function cmdMonitor(ctx: Context, argv: string[]): Promise<number> 
       // drains what happens meanwhile.
       process.off('SIGHUP', reload);
       monitor.stop();
-      ops.close();
       ctx.store.withLock(() => retireTracerIfUnused(ctx.store));
       monitor.reporter.emit({ kind: 'monitor', container: null, process: null, pid: null, reason: `${signal}: monitor stopped; containers keep running` });
+      // After that record, so a hook on it still runs (the process exits when the hooks have ended).
+      ops.close();
       monitor.reporter.detachJournal();
       resolve(0);
     };
