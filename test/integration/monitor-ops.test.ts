@@ -157,6 +157,35 @@ serial('onFault restart-container restarts the container; a new monitor still co
   env.ok(t, 'rm', '-f', 'fault');
 });
 
+serial('back-off delays are kept within tolerance, and the spacing floor holds a 0 ms back-off', async (t) => {
+  const from = monitor.lines.length;
+  env.ok(t, 'run', env.writeSpec('timing', env.spec('timing', [
+    { name: 'backoff', command: ['/bin/false'], restart: { policy: 'always', backoff: { initial: '200ms', factor: 2, max: '1s' }, giveUp: { deaths: 4, within: '1m' } } },
+    { name: 'floor', command: ['/bin/false'], restart: { policy: 'always', backoff: { initial: '0ms', max: '0ms', minSpacing: '300ms' }, giveUp: { deaths: 4, within: '1m' } } },
+  ])));
+  for (const name of ['backoff', 'floor']) await monitor.waitFor((l) => l.kind === 'give-up' && l.container === 'timing' && l.process === name, 15_000, from);
+  const mine = (name: string) => monitor.lines.slice(from).filter((l) => l.container === 'timing' && l.process === name);
+  const at = (l: MonitorLine) => Date.parse(l.time as string);
+  // back-off: each restart comes its delay after the decision (the record's time), not sooner, and not much later
+  const decisions = mine('backoff').filter((l) => l.kind === 'exit' && l.action === 'restart');
+  const restarts = mine('backoff').filter((l) => l.kind === 'restart');
+  t.deepEqual(decisions.map((l) => l.delayMs), [200, 400, 800]);
+  t.is(restarts.length, 3);
+  decisions.forEach((d, i) => {
+    const waited = at(restarts[i]) - at(d);
+    t.true(waited >= (d.delayMs as number) - 2 && waited < (d.delayMs as number) + 500, `restart ${i + 1}: waited ${waited} ms for a ${d.delayMs} ms back-off`);
+  });
+  // floor: /bin/false dies at once and the back-off is 0 ms, yet starts come 300 ms apart
+  const floorRestarts = mine('floor').filter((l) => l.kind === 'restart');
+  t.is(floorRestarts.length, 3);
+  for (let i = 1; i < floorRestarts.length; i++) {
+    const gap = at(floorRestarts[i]) - at(floorRestarts[i - 1]);
+    t.true(gap >= 290 && gap < 1000, `gap between restarts ${gap} ms`);
+  }
+  t.regex(mine('floor').find((l) => l.kind === 'exit' && l.action === 'restart')!.reason, /held to one start per 300 ms/);
+  env.ok(t, 'rm', '-f', 'timing');
+});
+
 serial('SIGHUP takes over a restart policy changed in the spec file', async (t) => {
   const file = env.writeSpec('hup', env.spec('hup', [serve('p', 'never')]));
   env.ok(t, 'run', file);
@@ -225,5 +254,5 @@ serial('SIGTERM ends the monitor and leaves every container running', async (t) 
   // and the metrics endpoint went with the monitor
   await t.throwsAsync(scrape(metricsUrl));
   env.ok(t, 'rm', '-f', 'ops');
-  t.deepEqual(env.leftovers(['ops', 'rules', 'esc', 'fault', 'hup']), []);
+  t.deepEqual(env.leftovers(['ops', 'rules', 'esc', 'fault', 'timing', 'hup']), []);
 });
