@@ -51,6 +51,8 @@ export class HookRunner {
     private readonly reporter: Reporter,
     private readonly containerHooks: (container: string) => HookSpec[],
     private readonly monitorHooks: HookSpec[] = [],
+    /** The state root, given to hooks as VIGIL_ROOT so they can run `vigil`. */
+    private readonly root: string | null = null,
   ) {}
 
   /** Subscribe to the reporter; returns the unsubscribe function. */
@@ -87,7 +89,12 @@ export class HookRunner {
     const child = spawn(hook.command[0], hook.command.slice(1), {
       stdio: ['pipe', 'ignore', 'pipe'],
       detached: true, // its own process group, killed whole on timeout
-      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', VIGIL_EVENT: record.kind, VIGIL_CONTAINER: record.container ?? '' },
+      env: {
+        PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+        VIGIL_EVENT: record.kind,
+        VIGIL_CONTAINER: record.container ?? '',
+        ...(this.root ? { VIGIL_ROOT: this.root } : {}),
+      },
     });
     const timer = setTimeout(() => {
       timedOut = true;

@@ -18,7 +18,7 @@ export interface OpsOptions {
 }
 
 export async function attachOps(monitor: Monitor, store: Store, options: OpsOptions): Promise<{ metricsUrl: string | null; close: () => void }> {
-  const hooks = new HookRunner(monitor.reporter, (name) => store.tryRead(name)?.spec.hooks ?? [], options.hooks);
+  const hooks = new HookRunner(monitor.reporter, (name) => store.tryRead(name)?.spec.hooks ?? [], options.hooks, store.root);
   const detachHooks = hooks.attach();
   if (!options.metrics) return { metricsUrl: null, close: detachHooks };
   const metrics = new Metrics(Date.now(), () => {

@@ -16,7 +16,7 @@ function setup(hooks: HookSpec[], monitorHooks: HookSpec[] = []) {
   const reporter = new Reporter(true, () => {});
   const records: JournalRecord[] = [];
   reporter.onRecord((r) => records.push(r));
-  const runner = new HookRunner(reporter, (c) => (c === 'svc' ? hooks : []), monitorHooks);
+  const runner = new HookRunner(reporter, (c) => (c === 'svc' ? hooks : []), monitorHooks, '/run/vigil-test');
   runner.attach();
   return { reporter, records, runner };
 }
@@ -33,13 +33,14 @@ async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
 
 test.serial('a matching record is written to the hook as JSON on stdin; others do not run it', async (t) => {
   const out = path.join(tmp, 'event.json');
-  const { reporter, runner } = setup([sh(`cat > ${out}.tmp; mv ${out}.tmp ${out}`, ['give-up'])]);
+  const { reporter, runner } = setup([sh(`cat > ${out}.tmp; echo "$VIGIL_EVENT $VIGIL_CONTAINER $VIGIL_ROOT" > ${out}.env; mv ${out}.tmp ${out}`, ['give-up'])]);
   reporter.emit({ kind: 'exit', container: 'svc', process: 'api', pid: 5, reason: 'exit 1' });
   reporter.emit({ kind: 'give-up', container: 'other', process: 'api', pid: null, reason: 'not this container' });
   const gu = reporter.emit({ kind: 'give-up', container: 'svc', process: 'api', pid: null, alert: true, reason: 'exit 1, on-failure: 5 deaths within 1 m, giving up (then alert)' });
   await until(() => fs.existsSync(out));
   const got = JSON.parse(fs.readFileSync(out, 'utf8')) as JournalRecord;
   t.deepEqual(got, JSON.parse(JSON.stringify(gu)));
+  t.is(fs.readFileSync(`${out}.env`, 'utf8'), 'give-up svc /run/vigil-test\n');
   t.is(runner.counters.started, 1);
 });
 
