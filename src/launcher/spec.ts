@@ -36,7 +36,7 @@ export interface RestartPolicy {
   giveUp: { deaths: number; within: Millis; then: GiveUpAction } | null;
   successCodes: number[];
   preventCodes: number[];
-  /** Extensions (docs/decisions.md, "Exit-code and fault rules"). */
+  /** Extensions (docs/decisions.md, "Operations"): codes that force a restart; OOM and fault rules. */
   forceCodes: number[];
   onOom: FaultAction;
   onFault: FaultAction;
