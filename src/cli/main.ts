@@ -34,7 +34,10 @@ usage: vigil [--root DIR] [--cgroup-parent P] COMMAND ...
                                 the monitor's journal (SEQ and later; TIME is
                                 ISO or a duration ago such as 10m); --follow
                                 goes on with live events
-  monitor [--json]              the headless policy engine, in the foreground
+  monitor [--json]              the headless policy engine, in the foreground;
+          [--metrics 127.0.0.1:PORT]  Prometheus metrics (loopback only)
+          [--hook EVENTS=/CMD]  run CMD on the host for those events (JSON on
+                                stdin); SIGHUP re-reads spec files' policies
   doctor                        can this host run vigil?
 
   --root DIR (or VIGIL_ROOT)    where state lives (default /run/vigil)

@@ -14,6 +14,7 @@ import { normalizeCapability } from './capabilities.js';
 import { idMapSpec, RLIMIT_NAMES, type Rlimit, type UserNamespace } from './spec-isolation.js';
 import { absolute, join, known, list, obj, strings, uint, WHY } from './oci-fields.js';
 import { bundleMounts, MS, type LayoutMount } from './oci-mounts.js';
+import { DEFAULT_ESCALATION } from './spec-ops.js';
 import { Checker, checkUsersMapped, DEFAULT_RESTART, NAME_PATTERN, type ContainerSpec, type RestartPolicy } from './spec.js';
 
 export { MS, type LayoutMount };
@@ -390,6 +391,8 @@ export function translateBundle(config: unknown, bundle: string, name: string, r
     mounts: [],
     restart,
     processes: [proc],
+    escalation: DEFAULT_ESCALATION,
+    hooks: [],
     userns,
     oci: {
       bundle,

@@ -4,6 +4,7 @@
  * problems are reported at once. Nothing here touches the host.
  */
 import { createRequire } from 'node:module';
+import { policyContradictions } from '../policy/consistency.js';
 import { SpecError, type SpecIssue } from '../util/errors.js';
 import { ms, parseDuration, parseSize, type Millis } from '../util/units.js';
 import type { OciLayout } from './oci-bundle.js';
@@ -12,6 +13,7 @@ import { cpusetSpec, groupsSpec, mapped, rlimitsSpec, securitySpec, umaskSpec, u
 import { checkDependencies, healthSpec, watchdogSpec, type HealthSpec, type WatchdogSpec } from './spec-supervision.js';
 
 export type { HealthAction, HealthSpec, WatchdogSpec } from './spec-supervision.js';
+import { DEFAULT_ESCALATION, escalationSpec, hooksSpec, type EscalationSpec, type HookSpec } from './spec-ops.js';
 
 export const RESTART_POLICIES = ['never', 'on-failure', 'always', 'unless-stopped'] as const;
 export type RestartCondition = (typeof RESTART_POLICIES)[number];
@@ -25,7 +27,13 @@ export interface Backoff {
   max: Millis;
   jitter: number; // 0..1, the fraction by which a delay may vary either way
   resetAfter: Millis; // a process that ran this long starts again from `initial`
+  /** Extension: the least time between two starts of the same process, whatever the back-off says. */
+  minSpacing: Millis;
 }
+
+/** Extension: what an OOM kill or a kernel fault leads to, apart from the restart condition. */
+export const FAULT_ACTIONS = ['policy', 'restart', 'leave', 'restart-container'] as const;
+export type FaultAction = (typeof FAULT_ACTIONS)[number];
 
 export interface RestartPolicy {
   policy: RestartCondition;
@@ -33,6 +41,10 @@ export interface RestartPolicy {
   giveUp: { deaths: number; within: Millis; then: GiveUpAction } | null;
   successCodes: number[];
   preventCodes: number[];
+  /** Extensions (docs/decisions.md, "Operations"): codes that force a restart; OOM and fault rules. */
+  forceCodes: number[];
+  onOom: FaultAction;
+  onFault: FaultAction;
 }
 
 export interface MountSpec {
@@ -86,6 +98,9 @@ export interface ContainerSpec {
   logs?: LogPolicy;
   /** Set when the container comes from an OCI bundle: its own filesystem layout and namespaces (oci-bundle.ts). */
   oci?: OciLayout | null;
+  /** Extensions (spec-ops.ts): container restarts allowed before it is stopped; alarm hooks. */
+  escalation: EscalationSpec;
+  hooks: HookSpec[];
 }
 
 export const DEFAULT_BACKOFF: Backoff = {
@@ -94,6 +109,7 @@ export const DEFAULT_BACKOFF: Backoff = {
   max: ms(30_000),
   jitter: 0,
   resetAfter: ms(60_000),
+  minSpacing: ms(50),
 };
 
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
@@ -210,25 +226,26 @@ function restartPolicy(c: Checker, v: unknown, path: string, inherited: RestartP
     const policy = c.oneOf(v, path, RESTART_POLICIES);
     return policy && { ...inherited, policy };
   }
-  const o = c.object(v, path, ['policy', 'backoff', 'giveUp', 'successCodes', 'preventCodes']);
+  const o = c.object(v, path, ['policy', 'backoff', 'giveUp', 'successCodes', 'preventCodes', 'forceCodes', 'onOom', 'onFault']);
   if (!o) return undefined;
   const policy = o.policy === undefined ? inherited.policy : c.oneOf(o.policy, join(path, 'policy'), RESTART_POLICIES);
   let backoff: Backoff | undefined = inherited.backoff;
   if (o.backoff !== undefined) {
     const bp = join(path, 'backoff');
-    const b = c.object(o.backoff, bp, ['initial', 'factor', 'max', 'jitter', 'resetAfter']);
+    const b = c.object(o.backoff, bp, ['initial', 'factor', 'max', 'jitter', 'resetAfter', 'minSpacing']);
     if (b) {
       const initial = b.initial === undefined ? DEFAULT_BACKOFF.initial : c.duration(b.initial, join(bp, 'initial'));
       const factor = b.factor === undefined ? DEFAULT_BACKOFF.factor : c.number(b.factor, join(bp, 'factor'), { min: 1, max: 100 });
       const max = b.max === undefined ? DEFAULT_BACKOFF.max : c.duration(b.max, join(bp, 'max'));
       const jitter = b.jitter === undefined ? DEFAULT_BACKOFF.jitter : c.number(b.jitter, join(bp, 'jitter'), { min: 0 });
       const resetAfter = b.resetAfter === undefined ? DEFAULT_BACKOFF.resetAfter : c.duration(b.resetAfter, join(bp, 'resetAfter'));
+      const minSpacing = b.minSpacing === undefined ? DEFAULT_BACKOFF.minSpacing : c.duration(b.minSpacing, join(bp, 'minSpacing'));
       if (jitter !== undefined && jitter > 1) c.fail(join(bp, 'jitter'), `must be between 0 and 1, got ${jitter}`);
       if (initial !== undefined && max !== undefined && max < initial) {
         c.fail(join(bp, 'max'), `must not be below backoff.initial (${initial} ms), got ${max} ms`);
       }
-      backoff = initial !== undefined && factor !== undefined && max !== undefined && jitter !== undefined && resetAfter !== undefined
-        ? { initial, factor, max, jitter, resetAfter }
+      backoff = initial !== undefined && factor !== undefined && max !== undefined && jitter !== undefined && resetAfter !== undefined && minSpacing !== undefined
+        ? { initial, factor, max, jitter, resetAfter, minSpacing }
         : undefined;
     }
   }
@@ -246,12 +263,13 @@ function restartPolicy(c: Checker, v: unknown, path: string, inherited: RestartP
   }
   const successCodes = o.successCodes === undefined ? inherited.successCodes : c.codes(o.successCodes, join(path, 'successCodes'));
   const preventCodes = o.preventCodes === undefined ? inherited.preventCodes : c.codes(o.preventCodes, join(path, 'preventCodes'));
-  if (successCodes && preventCodes) {
-    const both = successCodes.filter((code) => preventCodes.includes(code));
-    if (both.length) c.fail(join(path, 'preventCodes'), `exit code ${both.join(', ')} cannot be both a success and a prevent code`);
-  }
-  if (policy === undefined || backoff === undefined || giveUp === undefined || !successCodes || !preventCodes) return undefined;
-  return { policy, backoff, giveUp, successCodes, preventCodes };
+  const forceCodes = o.forceCodes === undefined ? inherited.forceCodes : c.codes(o.forceCodes, join(path, 'forceCodes'));
+  const onOom = o.onOom === undefined ? inherited.onOom : c.oneOf(o.onOom, join(path, 'onOom'), FAULT_ACTIONS);
+  const onFault = o.onFault === undefined ? inherited.onFault : c.oneOf(o.onFault, join(path, 'onFault'), FAULT_ACTIONS);
+  if (policy === undefined || backoff === undefined || giveUp === undefined || !successCodes || !preventCodes || !forceCodes || !onOom || !onFault) return undefined;
+  const rules = { policy, backoff, giveUp, successCodes, preventCodes, forceCodes, onOom, onFault };
+  for (const { field, message } of policyContradictions(rules)) c.fail(join(path, field), message);
+  return rules;
 }
 
 export const DEFAULT_RESTART: RestartPolicy = {
@@ -260,6 +278,9 @@ export const DEFAULT_RESTART: RestartPolicy = {
   giveUp: null,
   successCodes: [0],
   preventCodes: [],
+  forceCodes: [],
+  onOom: 'policy',
+  onFault: 'policy',
 };
 
 function processSpec(c: Checker, v: unknown, path: string, inherited: RestartPolicy): ProcessSpec | undefined {
@@ -325,7 +346,7 @@ function logPolicy(c: Checker, v: unknown, path: string): LogPolicy | undefined 
 /** Validate an already-parsed spec object. Throws SpecError listing every problem. */
 export function validateSpec(input: unknown, file: string | null = null): ContainerSpec {
   const c = new Checker();
-  const o = c.object(input, '', ['name', 'rootfs', 'hostname', 'network', 'limits', 'mounts', 'restart', 'processes', 'privileged', 'security', 'logs', 'userns']);
+  const o = c.object(input, '', ['name', 'rootfs', 'hostname', 'network', 'limits', 'mounts', 'restart', 'processes', 'privileged', 'security', 'logs', 'userns', 'escalation', 'hooks']);
   if (!o) throw new SpecError(file, c.issues);
 
   const name = c.string(o.name, 'name', NAME_PATTERN, 'a container name ([a-z0-9][a-z0-9_.-]{0,62})');
@@ -399,8 +420,11 @@ export function validateSpec(input: unknown, file: string | null = null): Contai
     if (processes.length === o.processes.length) checkDependencies(c, processes);
   }
   if (userns) checkUsersMapped(c, userns, processes.map((p, i) => [`processes[${i}]`, p]));
+  const escalation = o.escalation === undefined ? DEFAULT_ESCALATION : escalationSpec(c, o.escalation, 'escalation');
+  const hooks = o.hooks === undefined ? [] : hooksSpec(c, o.hooks, 'hooks');
   if (c.issues.length || !name || !hostname || !network || !limits || !restart || !rootfs || privileged === undefined || !security || !logs || userns === undefined) throw new SpecError(file, c.issues);
-  return { name, rootfs, hostname, network, limits, mounts, restart, processes, privileged, security, logs, userns };
+  if (!escalation || !hooks) throw new SpecError(file, c.issues);
+  return { name, rootfs, hostname, network, limits, mounts, restart, processes, privileged, security, logs, userns, escalation, hooks };
 }
 
 /** In a user namespace, a process's user and groups must be mapped ids, or it could not become them. */

@@ -9,6 +9,8 @@ import { BPF_OBJECT_PATH } from '../paths.js';
 import type { DecodedEvent, ExitEvent, OomEvent, SignalEvent } from '../events/decode.js';
 import { recordStart, startProcess } from '../launcher/container.js';
 import { isAlive, signalIdentified } from '../launcher/proc.js';
+import { CONTAINER_RESTART_MARK, escalate, talliesFromRecords } from '../policy/escalation.js';
+import { DEFAULT_ESCALATION } from '../launcher/spec-ops.js';
 import { decide, describeDeath, isOperatorsDeath, type Death, type Decision } from '../policy/restart.js';
 import { criticalReason, isCriticalDeath } from '../policy/critical.js';
 import type { ContainerState, LastExit, ProcessState, Store } from '../state/store.js';
@@ -23,8 +25,9 @@ import { runVigil } from './cli-actions.js';
 import { Reporter } from './report.js';
 import { Supervision } from './supervision.js';
 import { currentHolder, holderAlive, restartDependents } from '../launcher/dependencies.js';
+import { describeReload, reloadSpecs } from './reload.js';
 import { startControl } from './control.js';
-import { journalDir, JournalWriter } from '../journal/journal.js';
+import { journalDir, JournalWriter, readJournal } from '../journal/journal.js';
 import type { ControlServer } from '../control/server.js';
 import { ProcessTree } from './process-tree.js';
 import { seedTree, TracerHealth } from './tracer-health.js';
@@ -36,9 +39,6 @@ const RECENT_LIMIT = 4096;
 const CLAIM_DELAYS_MS = [20, 100, 500];
 /** setTimeout's limit; spec durations are capped far below it. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-/** Container restarts (init death, give-up) allowed within CONTAINER_RESTART_WINDOW_MS. */
-const CONTAINER_RESTART_LIMIT = 5;
-const CONTAINER_RESTART_WINDOW_MS = 60_000;
 
 export interface MonitorOptions {
   json: boolean;
@@ -69,6 +69,7 @@ export class Monitor {
   /** Processes found dead once without an event; a second look makes them lost. */
   private readonly suspects = new Set<string>();
   private readonly containerRestarts = new Map<string, number[]>();
+  private escalationSeeded = false;
   readonly reporter: Reporter;
   /** supervision: exec health checks and the notify watchdog (monitor/supervision.ts). */
   private readonly supervision: Supervision;
@@ -140,6 +141,34 @@ export class Monitor {
     this.control = null;
     if (this.lockFd !== null) fs.closeSync(this.lockFd);
     this.lockFd = null;
+  }
+
+  /**
+   * Container restarts earlier monitors did still count (escalation.ts,
+   * talliesFromRecords). Read at the first escalation, not at start: reading
+   * a full journal takes ~100 ms, which recovery after a hot upgrade must not wait for.
+   */
+  private seedEscalation(): void {
+    if (this.escalationSeeded) return;
+    this.escalationSeeded = true;
+    const now = Date.now();
+    const horizon = Math.max(DEFAULT_ESCALATION.within, ...this.store.list().map((c) => c.spec.escalation?.within ?? 0));
+    for (const [name, tally] of talliesFromRecords(readJournal(journalDir(this.store.root)).records, now, horizon)) this.containerRestarts.set(name, tally);
+  }
+
+  /**
+   * SIGHUP (reload.ts): take over restart policy, escalation and hooks from
+   * each container's spec file, forget cached cgroup names, watch every
+   * container's cgroup, and reconcile with the state as it is now.
+   */
+  reload(): void {
+    this.cgroupNames.clear();
+    const outcome = reloadSpecs(this.store);
+    for (const c of this.store.list()) {
+      if (c.cgroup) watch(this.store.pinDir, BigInt(c.cgroup.id));
+    }
+    this.note(describeReload(outcome));
+    this.reconcile();
   }
 
   private note(reason: string): void {
@@ -282,7 +311,7 @@ export class Monitor {
       kind: 'exit', container: name, process: f.processName, pid,
       code: lastExit.code, signal: lastExit.signal, exitReason: f.byOperator ? 'operator' : lastExit.reason, sender: lastExit.sender,
       action: 'leave', delayMs: null, detectionMs: null,
-      reason: `${describeDeath(death)}: already replaced by pid ${f.newPid}${f.byOperator ? ' (operator restart)' : ''}, not answered`,
+      reason: `${describeDeath(death)}, already replaced by pid ${f.newPid}${f.byOperator ? ' (operator restart)' : ''}: not answered`,
     });
     return true;
   }
@@ -323,19 +352,25 @@ export class Monitor {
     this.restartContainer(c.name, `vigil-init died (${how})`);
   }
 
+  /** Escalation (policy/escalation.ts): restart the container, or stop it and alert when that keeps happening. */
   private restartContainer(name: string, why: string): void {
-    const now = Date.now();
-    const recent = (this.containerRestarts.get(name) ?? []).filter((t) => now - t < CONTAINER_RESTART_WINDOW_MS);
-    if (recent.length >= CONTAINER_RESTART_LIMIT) {
-      this.reporter.emit({ kind: 'give-up', container: name, process: null, pid: null, alert: true, reason: `${why}: ${recent.length} container restarts within ${CONTAINER_RESTART_WINDOW_MS} ms, giving up` });
+    this.guard('reading the journal for escalation', () => this.seedEscalation());
+    const spec = this.store.tryRead(name)?.spec;
+    const { decision, tallyMs } = escalate(spec?.escalation ?? DEFAULT_ESCALATION, this.containerRestarts.get(name) ?? [], Date.now(), why);
+    this.containerRestarts.set(name, tallyMs);
+    if (decision.action === 'stop-and-alert') {
+      this.reporter.emit({ kind: 'give-up', container: name, process: null, pid: null, alert: true, action: 'stop', reason: decision.reason });
+      void runVigil(this.store.root, ['stop', name, '-t', '10']).then(({ status, stderr }) => {
+        this.reporter.emit({ kind: 'stop', container: name, process: null, pid: null, alert: true, reason: status === 0 ? 'container stopped by escalation: not restarted again' : `stopping the container failed: ${stderr}` });
+      });
       return;
     }
-    this.containerRestarts.set(name, [...recent, now]);
     void runVigil(this.store.root, ['restart', name, '-t', '10']).then(({ status, stderr }) => {
       const s = this.store.tryRead(name);
+      const escalation = CONTAINER_RESTART_MARK; // counted again by the next monitor (talliesFromRecords)
       this.reporter.emit(status === 0
-        ? { kind: 'restart', container: name, process: null, pid: s?.init?.pid ?? null, reason: `container restarted (${why})` }
-        : { kind: 'give-up', container: name, process: null, pid: null, alert: true, reason: `container restart failed (${why}): ${stderr}` });
+        ? { kind: 'restart', container: name, process: null, pid: s?.init?.pid ?? null, escalation, reason: `container restarted (${decision.reason})` }
+        : { kind: 'give-up', container: name, process: null, pid: null, alert: true, escalation, reason: `container restart failed (${decision.reason}): ${stderr}` });
     });
   }
 
@@ -372,7 +407,7 @@ export class Monitor {
         if (!operator || p.state !== 'stopped') return;
         processName = p.name;
         p.lastExit = { ...lastExit, reason: 'operator' };
-        decision = { action: 'leave', state: 'stopped', reason: `${describeDeath(death)}: operator stop, not restarted` };
+        decision = { action: 'leave', state: 'stopped', reason: `${describeDeath(death)}, operator stop: not restarted` };
         decidedNs = monoNow();
         return;
       }
@@ -394,8 +429,7 @@ export class Monitor {
       p.lastExit = operator ? { ...lastExit, reason: 'operator' } : lastExit;
       p.deaths = result.history.deathsMs.map((t) => new Date(t).toISOString());
       p.attempt = result.history.attempt;
-      p.state = decision.action === 'restart' ? 'backing-off' : decision.action === 'give-up' ? 'given-up' : decision.state;
-      if (critical) p.state = 'exited';
+      p.state = critical ? 'exited' : processStateAfter(decision);
     });
     if (replacedMeanwhile) {
       this.reportReplacedExit(name, pid, startTicks(startNs!), death, lastExit);
@@ -417,6 +451,7 @@ export class Monitor {
     });
     if (d.action === 'restart') this.later(`${name}/${processName}`, d.delay, () => void this.restart(name, processName, exitNs));
     if (d.action === 'give-up') this.giveUp(name, processName, d.then, d.reason);
+    if (d.action === 'restart-container') this.restartContainer(name, `${processName}: ${d.reason}`);
   }
 
   /** supervision: the death of a critical process restarts its container (policy/critical.ts). */
@@ -431,7 +466,7 @@ export class Monitor {
   }
 
   private giveUp(name: string, processName: string, then: 'restart-container' | 'stop' | 'alert', reason: string): void {
-    this.reporter.emit({ kind: 'give-up', container: name, process: processName, pid: null, reason, alert: true });
+    this.reporter.emit({ kind: 'give-up', container: name, process: processName, pid: null, reason, alert: true, then });
     if (then === 'restart-container') this.restartContainer(name, `${processName} gave up`);
     if (then === 'stop') {
       void runVigil(this.store.root, ['stop', name, '-t', '10']).then(({ status, stderr }) => {
@@ -602,6 +637,20 @@ export class Monitor {
     } else {
       void this.restart(c.name, p.name, null);
     }
+  }
+}
+
+/** A process's state once a decision about its death is taken. */
+function processStateAfter(d: Decision): ProcessState['state'] {
+  switch (d.action) {
+    case 'restart':
+      return 'backing-off';
+    case 'give-up':
+      return 'given-up';
+    case 'restart-container':
+      return 'exited'; // the container restart starts it again
+    case 'leave':
+      return d.state;
   }
 }
 
