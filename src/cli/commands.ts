@@ -8,6 +8,7 @@ import { HostError, SpecError, StateError, UsageError } from '../util/errors.js'
 import { parseSignal } from '../util/signals.js';
 import { expectPositionals, parseArgs, seconds } from './args.js';
 import { inspectView, psRow, table } from './view.js';
+import { isAlive } from '../launcher/proc.js';
 
 export interface Context {
   store: Store;
@@ -114,7 +115,9 @@ export function cmdStop(ctx: Context, argv: string[]): number {
   if (proc) stopProcess(ctx.store, name, proc, timeoutMs);
   else {
     const s = ctx.store.read(name);
-    if (s.state !== 'running' && s.state !== 'stopping') throw new StateError(`container "${name}" is ${s.state}`);
+    // A live init under another state is a start killed half-way: stopping it is what was asked.
+    const live = s.init !== null && isAlive(s.init.pid, s.init.startTime);
+    if (s.state !== 'running' && s.state !== 'stopping' && !live) throw new StateError(`container "${name}" is ${s.state}`);
     stopContainer(ctx.store, name, timeoutMs);
   }
   ctx.out(`${name}${proc ? `/${proc}` : ''}\n`);

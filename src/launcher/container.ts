@@ -142,7 +142,11 @@ function teardown(store: Store, init: ContainerState['init'], cgroup: ContainerC
 export function startContainer(store: Store, name: string): ContainerState {
   return store.withLock(() => {
     const state = store.read(name);
-    if (state.init && isAlive(state.init.pid, state.init.startTime)) throw new StateError(`container "${name}" is already ${state.state}`);
+    // A live init in a record that is neither running nor stopping is a start
+    // killed half-way (we hold the lock, so no launcher still works on it):
+    // torn down below like any other leftovers, then started whole.
+    const live = state.init !== null && isAlive(state.init.pid, state.init.startTime);
+    if (live && (state.state === 'running' || state.state === 'stopping')) throw new StateError(`container "${name}" is already ${state.state}`);
     // Leftovers of an interrupted start, or of a container whose init died.
     if (state.init || state.cgroup) {
       teardown(store, state.init, state.cgroup, 0);

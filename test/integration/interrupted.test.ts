@@ -1,0 +1,74 @@
+/**
+ * Records left by a launcher killed half-way or by a container whose init
+ * died while no monitor ran: every verb must still act on them truthfully,
+ * with no monitor to tidy up behind it. (Found by trying to break vigil.)
+ */
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { KernelEnv, VIGIL } from '../helpers/kernel-env.js';
+import { kernelSerial } from '../helpers/kernel-test.js';
+
+const { serial, missing } = kernelSerial('interrupted-launcher tests');
+const env = missing ? null! : new KernelEnv('interrupted');
+test.after.always(() => env?.cleanup());
+
+const sleeper = (name: string) => ({ name, command: ['/bin/sleep', '600'], restart: 'always' });
+
+/** The processes in a container's v2 cgroup that are direct children of its init, by VIGIL_PROCESS. */
+function namedChildren(name: string, initPid: number): string[] {
+  const v2 = path.join(env.parentDirs()[0], name, 'cgroup.procs');
+  const names: string[] = [];
+  for (const pid of fs.readFileSync(v2, 'utf8').split('\n').filter(Boolean)) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== initPid) continue;
+      const tag = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').find((kv) => kv.startsWith('VIGIL_PROCESS='));
+      if (tag) names.push(tag.slice('VIGIL_PROCESS='.length));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return names.sort();
+}
+
+/** Start `vigil start NAME` and SIGKILL it as soon as the state records vigil-init, before the processes are all started. */
+async function killStartAfterInit(name: string): Promise<void> {
+  const child = spawn(process.execPath, [VIGIL, 'start', name], { env: env.env, stdio: 'ignore' });
+  const exited = new Promise((r) => child.once('exit', r));
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline && !env.store.tryRead(name)?.init) await sleep(1);
+  child.kill('SIGKILL');
+  await exited;
+}
+
+serial('a start killed after vigil-init was made: start and stop act on the record, never "already stopped"', async (t) => {
+  const names = ['a', 'b', 'c', 'd', 'e', 'f'];
+  env.ok(t, 'run', env.writeSpec('half', { name: 'half', processes: names.map(sleeper) }));
+  env.ok(t, 'stop', '-t', '1', 'half');
+
+  await killStartAfterInit('half');
+  const record = env.store.read('half');
+  t.truthy(record.init, 'the killed start had recorded vigil-init');
+  t.not(record.state, 'running', 'and had not finished');
+  // whatever the record says, `start` finishes the job: every process exactly once
+  const started = env.cli('start', 'half');
+  t.is(started.status, 0, started.stderr);
+  const after = env.inspect(t, 'half');
+  t.is(after.state, 'running');
+  t.deepEqual(after.processes.map((p) => p.state), names.map(() => 'running'));
+  t.deepEqual(namedChildren('half', after.pid!), names);
+
+  // and `stop` also acts on such a record
+  env.ok(t, 'stop', '-t', '1', 'half');
+  await killStartAfterInit('half');
+  t.truthy(env.store.read('half').init);
+  const stopped = env.cli('stop', '-t', '1', 'half');
+  t.is(stopped.status, 0, stopped.stderr);
+  t.is(env.inspect(t, 'half').state, 'stopped');
+  t.false(fs.existsSync(path.join(env.parentDirs()[0], 'half')), 'a stopped container has no cgroup, so nothing runs in it');
+  env.ok(t, 'rm', 'half');
+  t.deepEqual(env.leftovers(['half']), []);
+});
