@@ -257,6 +257,7 @@ export function startStoppedProcess(store: Store, name: string, processName: str
   return store.withLock(() => {
     const s = store.read(name);
     if (s.state !== 'running') throw new StateError(`container "${name}" is ${s.state}; start it first`);
+    if (!s.init || !isAlive(s.init.pid, s.init.startTime)) throw new StateError(`container "${name}" is not running (its vigil-init is gone); start it with vigil start ${name}`);
     const p = s.processes.find((q) => q.name === processName);
     if (!p) processSpecOf(s, processName);
     if (isAlive(p!.pid, p!.startTime)) throw new StateError(`process "${processName}" of "${name}" is already running (pid ${p!.pid})`);

@@ -34,6 +34,14 @@ function namedChildren(name: string, initPid: number): string[] {
   return names.sort();
 }
 
+function gone(pid: number): boolean {
+  try {
+    return /^State:\s+[ZX]/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return true;
+  }
+}
+
 /** Start `vigil start NAME` and SIGKILL it as soon as the state records vigil-init, before the processes are all started. */
 async function killStartAfterInit(name: string): Promise<void> {
   const child = spawn(process.execPath, [VIGIL, 'start', name], { env: env.env, stdio: 'ignore' });
@@ -71,4 +79,21 @@ serial('a start killed after vigil-init was made: start and stop act on the reco
   t.false(fs.existsSync(path.join(env.parentDirs()[0], 'half')), 'a stopped container has no cgroup, so nothing runs in it');
   env.ok(t, 'rm', 'half');
   t.deepEqual(env.leftovers(['half']), []);
+});
+
+serial('starting a process of a container whose init died (no monitor) says the container is not running', (t) => {
+  env.ok(t, 'run', env.writeSpec('orphan', { name: 'orphan', processes: [sleeper('a'), sleeper('b')] }));
+  const before = env.inspect(t, 'orphan');
+  process.kill(before.pid!, 'SIGKILL');
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline && !gone(before.pid!)) { /* a SIGKILL takes effect within moments */ }
+  t.is(env.inspect(t, 'orphan').state, 'stopped');
+  const r = env.cli('start', 'orphan', 'a');
+  t.is(r.status, 1, r.stderr);
+  t.regex(r.stderr, /container "orphan" is not running/);
+  // and a whole start brings it back
+  env.ok(t, 'start', 'orphan');
+  t.deepEqual(env.inspect(t, 'orphan').processes.map((p) => p.state), ['running', 'running']);
+  env.ok(t, 'rm', '-f', 'orphan');
+  t.deepEqual(env.leftovers(['orphan']), []);
 });
