@@ -97,3 +97,33 @@ serial('starting a process of a container whose init died (no monitor) says the 
   env.ok(t, 'rm', '-f', 'orphan');
   t.deepEqual(env.leftovers(['orphan']), []);
 });
+
+serial('a monitor killed while its helper restarts a process: the next one waits for that helper, never starts a second copy', async (t) => {
+  env.ok(t, 'run', env.writeSpec('inflight', { name: 'inflight', processes: [{ name: 'p', command: ['/bin/sleep', '600'], restart: { policy: 'always', backoff: { initial: '10ms' } } }] }));
+  const freeze = path.join(env.parentDirs()[0], 'inflight', 'cgroup.freeze');
+  const first = env.startMonitor();
+  await first.waitFor((l) => l.kind === 'monitor');
+  const before = env.inspect(t, 'inflight');
+  // A frozen cgroup holds the replacement before it execs, so the monitor's
+  // helper stays in flight (waiting for it) for as long as the test wants.
+  fs.writeFileSync(freeze, '1');
+  try {
+    process.kill(before.processes[0].pid!, 'SIGKILL');
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline && env.store.read('inflight').processes[0].state !== 'starting') await sleep(5);
+    t.is(env.store.read('inflight').processes[0].state, 'starting');
+    await sleep(200);
+    await first.stop('SIGKILL');
+    const second = env.startMonitor();
+    await second.waitFor((l) => l.kind === 'monitor');
+    await sleep(2500); // a reconciliation sees "starting" while the old helper is still in flight
+  } finally {
+    fs.writeFileSync(freeze, '0');
+  }
+  await sleep(2500); // and the next one resolves it
+  const after = env.inspect(t, 'inflight');
+  t.is(after.processes[0].state, 'running');
+  t.deepEqual(namedChildren('inflight', after.pid!), ['p'], 'one copy of p, not two');
+  env.ok(t, 'rm', '-f', 'inflight');
+  t.deepEqual(env.leftovers(['inflight']), []);
+});
