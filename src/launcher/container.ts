@@ -5,6 +5,7 @@
  * state file is left behind.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { INIT_PATH, BPF_OBJECT_PATH } from '../paths.js';
 import { HostError, NotFoundError, StateError, VigilError } from '../util/errors.js';
 import { ensureTracer, removeTracer, unwatch, watch } from '../tracer/tracer.js';
@@ -146,6 +147,7 @@ export function startContainer(store: Store, name: string): ContainerState {
     // A live init in a record that is neither running nor stopping is a start
     // killed half-way (we hold the lock, so no launcher still works on it):
     // torn down below like any other leftovers, then started whole.
+    if (stopInFlight(store, name)) throw new StateError(`container "${name}" is being stopped by another vigil command; start it when that is done`);
     const live = state.init !== null && isAlive(state.init.pid, state.init.startTime);
     if (live && (state.state === 'running' || state.state === 'stopping')) throw new StateError(`container "${name}" is already ${state.state}`);
     // Leftovers of an interrupted start, or of a container whose init died.
@@ -207,8 +209,43 @@ export function startContainer(store: Store, name: string): ContainerState {
   });
 }
 
+/**
+ * Held by a stop from its first write to its last: its teardown runs outside
+ * the state lock (it may wait seconds for a clean exit), and a start made
+ * meanwhile would build new cgroups under the very paths the stop then
+ * removes, and be recorded as stopped.
+ */
+function stopLockPath(store: Store, name: string): string {
+  return path.join(store.containerDir(name), 'stop.lock');
+}
+
+function stopInFlight(store: Store, name: string): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(stopLockPath(store, name), 'r');
+  } catch {
+    return false;
+  }
+  try {
+    return !flock(fd, true, false);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Stop a whole container: SIGTERM to init (forwarded to all), SIGKILL after the timeout. */
 export function stopContainer(store: Store, name: string, timeoutMs: number): ContainerState {
+  store.read(name); // a missing container is "no container named", not a missing lock file
+  const stopLock = fs.openSync(stopLockPath(store, name), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+  try {
+    flock(stopLock, true, true); // one stop at a time; a second one then finds little left to do
+    return stopHoldingLock(store, name, timeoutMs);
+  } finally {
+    fs.closeSync(stopLock);
+  }
+}
+
+function stopHoldingLock(store: Store, name: string, timeoutMs: number): ContainerState {
   const before = store.update(name, (s) => {
     s.operatorStop = true;
     if (s.state === 'running') s.state = 'stopping';

@@ -127,3 +127,24 @@ serial('a monitor killed while its helper restarts a process: the next one waits
   env.ok(t, 'rm', '-f', 'inflight');
   t.deepEqual(env.leftovers(['inflight']), []);
 });
+
+serial('concurrent restarts of one container: each succeeds or says why, and the container ends up running, once', async (t) => {
+  const names = ['a', 'b', 'c'];
+  env.ok(t, 'run', env.writeSpec('contended', { name: 'contended', processes: names.map(sleeper) }));
+  for (let round = 0; round < 3; round++) {
+    const results = await Promise.all([0, 1, 2, 3].map(() => new Promise<{ status: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [VIGIL, 'restart', '-t', '1', 'contended'], { env: env.env, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      child.once('exit', (status) => resolve({ status, stderr }));
+    })));
+    for (const r of results) t.true(r.status === 0 || (r.status === 1 && /being stopped by another|already running/.test(r.stderr)), `round ${round}: ${r.status} ${r.stderr}`);
+    t.true(results.some((r) => r.status === 0), `round ${round}: one restart succeeds`);
+    const after = env.inspect(t, 'contended');
+    t.is(after.state, 'running', `round ${round}`);
+    t.deepEqual(after.processes.map((p) => p.state), names.map(() => 'running'), `round ${round}`);
+    t.deepEqual(namedChildren('contended', after.pid!), names, `round ${round}`);
+  }
+  env.ok(t, 'rm', '-f', 'contended');
+  t.deepEqual(env.leftovers(['contended']), []);
+});
