@@ -172,9 +172,10 @@ function join(path: string, key: string): string {
 function describe(v: unknown): string {
   if (v === undefined) return 'nothing';
   if (v === null) return 'null';
-  if (Array.isArray(v)) return 'a list';
+  if (Array.isArray(v)) return v.length ? 'a list' : 'an empty list';
   if (typeof v === 'object') return 'a mapping';
-  return `${typeof v} ${JSON.stringify(v)}`;
+  // JSON has no NaN or Infinity (YAML's .nan, .inf, 1e400): it would print them as null.
+  return `${typeof v} ${typeof v === 'number' ? String(v) : JSON.stringify(v)}`;
 }
 
 function restartPolicy(c: Checker, v: unknown, path: string, inherited: RestartPolicy): RestartPolicy | undefined {

@@ -95,6 +95,13 @@ test('umask as a YAML number', refused, { name: 'a', processes: [{ name: 'p', co
 test('umask not octal', refused, { name: 'a', processes: [{ name: 'p', command: ['x'], umask: '0089' }] }, /processes\[0\]\.umask: "0089" is not an octal umask/);
 test('cpuWeight out of range', refused, { ...minimal, limits: { cpuWeight: 0 } }, /limits\.cpuWeight: must be at least 1/);
 test('cpuset syntax', refused, { ...minimal, limits: { cpuset: '0-' } }, /limits\.cpuset: "0-" is not a list of cpus/);
+test('an infinite number', refused, { ...minimal, limits: { pids: Infinity } }, /limits\.pids: expected a number, got number Infinity$/);
+test('not a number', refused, { ...minimal, limits: { cpus: NaN } }, /limits\.cpus: expected a number, got number NaN$/);
+test('YAML .inf', (t) => {
+  t.throws(() => parseSpec('name: a\nlimits: {cpus: .inf}\nprocesses: [{name: p, command: [x]}]\n', 'inf.yaml'), { instanceOf: SpecError, message: /^inf\.yaml: limits\.cpus: expected a number, got number Infinity$/ });
+});
+test('an empty command list says it is empty', refused, { name: 'a', processes: [{ name: 'p', command: [] }] }, /processes\[0\]\.command: expected a non-empty argv list .*, got an empty list$/);
+test('an empty process list says it is empty', refused, { name: 'a', processes: [] }, /processes: expected a list of at least one process, got an empty list$/);
 test('cpuset backwards range', refused, { ...minimal, limits: { cpuset: '3-1' } }, /limits\.cpuset: range 3-1 runs backwards/);
 
 test('the extensions parse: directory rootfs, security, rlimits, groups, umask, cpu weight and cpuset', (t) => {
