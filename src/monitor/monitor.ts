@@ -47,7 +47,8 @@ export class Monitor {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   /** Restarts whose helper is running now, by "container/process". */
   private readonly starting = new Set<string>();
-  private droppedSeen = 0n;
+  /** The kernel's drop count when last reported; null until this monitor first reads it. */
+  private droppedSeen: bigint | null = null;
   /** Last fatal signal aimed at each pid, to name the sender of a kill. */
   private readonly lastSignal = new Map<number, SignalEvent>();
   private readonly oomVictims = new Set<number>();
@@ -461,10 +462,15 @@ export class Monitor {
       for (const p of c.processes) this.guard(`reconcile ${c.name}/${p.name}`, () => this.reconcileProcess(c, p));
     }
     const dropped = drops(this.store.pinDir).reduce((a, b) => a + b, 0n);
-    if (dropped > this.droppedSeen) {
+    // The count lives in the pinned tracer, across monitors: what a monitor
+    // finds at its start was lost before it (and may have been reported by
+    // an earlier one), never "more".
+    if (this.droppedSeen === null) {
+      if (dropped > 0n) this.reporter.emit({ kind: 'error', container: null, process: null, pid: null, reason: `the tracer dropped ${dropped} event(s) before this monitor started (ring buffer full; counted since the tracer was loaded)` });
+    } else if (dropped > this.droppedSeen) {
       this.reporter.emit({ kind: 'error', container: null, process: null, pid: null, reason: `the tracer dropped ${dropped - this.droppedSeen} more event(s) (ring buffer full; ${dropped} in all)` });
-      this.droppedSeen = dropped;
     }
+    this.droppedSeen = dropped;
   }
 
   private reconcileProcess(c: ContainerState, p: ProcessState): void {
