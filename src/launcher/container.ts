@@ -235,8 +235,13 @@ function stopInFlight(store: Store, name: string): boolean {
 
 /** Stop a whole container: SIGTERM to init (forwarded to all), SIGKILL after the timeout. */
 export function stopContainer(store: Store, name: string, timeoutMs: number): ContainerState {
-  store.read(name); // a missing container is "no container named", not a missing lock file
-  const stopLock = fs.openSync(stopLockPath(store, name), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+  let stopLock: number;
+  try {
+    stopLock = fs.openSync(stopLockPath(store, name), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+  } catch (err) {
+    store.read(name); // a container removed meanwhile is "no container named", not a missing lock file
+    throw HostError.from('open', stopLockPath(store, name), err);
+  }
   try {
     flock(stopLock, true, true); // one stop at a time; a second one then finds little left to do
     return stopHoldingLock(store, name, timeoutMs);
