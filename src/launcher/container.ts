@@ -94,8 +94,10 @@ export function recordStart(proc: ProcessState, result: HelperResult, restart: b
   if (restart) proc.restarts += 1;
 }
 
-/** Start a business process (first start or restart), from the monitor. */
-/** `env` goes to the helper only (never to the process): the monitor tags its helpers with it. */
+/**
+ * Start a business process (first start or restart), from the monitor. `env`
+ * goes to the helper only (never to the process): the monitor tags its helpers with it.
+ */
 export function startProcess(store: Store, state: ContainerState, processName: string, env?: Record<string, string>): Promise<HelperResult> {
   return runHelper('exec', processConfig(store, state, processSpecOf(state, processName)), env);
 }

@@ -102,6 +102,20 @@ test('YAML .inf', (t) => {
 });
 test('an empty command list says it is empty', refused, { name: 'a', processes: [{ name: 'p', command: [] }] }, /processes\[0\]\.command: expected a non-empty argv list .*, got an empty list$/);
 test('an empty process list says it is empty', refused, { name: 'a', processes: [] }, /processes: expected a list of at least one process, got an empty list$/);
+test('more arguments than a start can carry', refused, { name: 'a', processes: [{ name: 'p', command: ['/bin/true', ...Array(255).fill('x')] }] }, /processes\[0\]\.command: at most 255 arguments, got 256$/);
+test('more environment variables than a start can carry', refused, { name: 'a', processes: [{ name: 'p', command: ['x'], env: Object.fromEntries(Array.from({ length: 251 }, (_, i) => [`E${i}`, 'x'])) }] }, /processes\[0\]\.env: at most 250 variables, got 251$/);
+test('an argument longer than the kernel takes', refused, { name: 'a', processes: [{ name: 'p', command: ['x', 'y'.repeat(131_072)] }] }, /processes\[0\]\.command\[1\]: at most 131071 bytes, got 131072$/);
+test('an environment variable longer than the kernel takes', refused, { name: 'a', processes: [{ name: 'p', command: ['x'], env: { BIG: 'y'.repeat(131_068) } }] }, /processes\[0\]\.env\.BIG: "BIG=value" is at most 131071 bytes, got 131072$/);
+test('arguments and environment together too large', refused, { name: 'a', processes: [{ name: 'p', command: ['x', ...Array(5).fill('y'.repeat(120_000))] }] }, /processes\[0\]: the command and env together are at most 524288 bytes, got 600\d{3}$/);
+test('more mounts than a container can carry', refused, { ...minimal, mounts: Array.from({ length: 257 }, (_, i) => ({ source: '/tmp', target: `/tmp/m${i}` })) }, /mounts: at most 256, got 257$/);
+test('a path longer than PATH_MAX', refused, { ...minimal, mounts: [{ source: `/${'d'.repeat(4095)}`, target: '/tmp/x' }] }, /mounts\[0\]\.source: at most 4095 bytes, got 4096$/);
+test('the limits themselves are accepted', (t) => {
+  const s = validateSpec({
+    name: 'a', mounts: Array.from({ length: 256 }, (_, i) => ({ source: '/tmp', target: `/tmp/m${i}` })),
+    processes: [{ name: 'p', command: ['x', ...Array(254).fill('y')], env: Object.fromEntries(Array.from({ length: 250 }, (_, i) => [`E${i}`, 'x'])) }],
+  });
+  t.is(s.processes[0].command.length, 255);
+});
 test('cpuset backwards range', refused, { ...minimal, limits: { cpuset: '3-1' } }, /limits\.cpuset: range 3-1 runs backwards/);
 
 test('the extensions parse: directory rootfs, security, rlimits, groups, umask, cpu weight and cpuset', (t) => {
