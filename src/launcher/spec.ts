@@ -379,9 +379,16 @@ export function parseSpec(text: string, file: string | null = null): ContainerSp
   try {
     // yaml is loaded only when a spec file is read: it is the largest part of the CLI's load time.
     const YAML = createRequire(import.meta.url)('yaml') as typeof import('yaml');
-    doc = YAML.parse(text, { uniqueKeys: true, prettyErrors: true });
+    const parsed = YAML.parseDocument(text, { uniqueKeys: true, prettyErrors: true });
+    // A warning (an unresolved tag such as !!js/function) would otherwise leave
+    // the value a plain string and print a Node warning: refuse it instead.
+    const problem = parsed.errors[0] ?? parsed.warnings[0];
+    if (problem) throw problem;
+    doc = parsed.toJS();
   } catch (err) {
-    throw new SpecError(file, [{ path: '', message: `not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}` }]);
+    // The first line, without the colon that introduced the library's excerpt.
+    const first = (err as Error).message.split('\n')[0].replace(/:$/, '').replace(/; please use YAML\.parseAllDocuments\(\)/, ' (a spec is one document)');
+    throw new SpecError(file, [{ path: '', message: `not valid YAML or JSON: ${first}` }]);
   }
   return validateSpec(doc, file);
 }

@@ -151,6 +151,10 @@ test('YAML syntax errors name the file', (t) => {
   t.regex(err!.message, /^bad\.yaml: not valid YAML or JSON/);
 });
 
+test('a YAML tag vigil does not know is refused, not read as a plain string', (t) => {
+  t.throws(() => parseSpec('name: !!js/function a\nprocesses: [{name: p, command: [x]}]\n', 'tag.yaml'), { instanceOf: SpecError, message: /^tag\.yaml: not valid YAML or JSON: Unresolved tag: tag:yaml\.org,2002:js\/function at line 1, column 7$/ });
+});
+
 test('duplicate YAML keys are refused', (t) => {
   t.throws(() => parseSpec('name: a\nname: b\nprocesses: []\n', 'dup.yaml'), { instanceOf: SpecError, message: /not valid YAML/ });
 });
