@@ -11,6 +11,7 @@ import { HostError, SpecError, StateError, UsageError } from '../util/errors.js'
 import { parseSignal } from '../util/signals.js';
 import { expectPositionals, parseArgs, seconds } from './args.js';
 import { inspectView, psRow, table } from './view.js';
+import { isAlive } from '../launcher/proc.js';
 
 export interface Context {
   store: Store;
@@ -18,11 +19,23 @@ export interface Context {
   out: (text: string) => void;
 }
 
+const SPEC_READ_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file',
+  ENOTDIR: 'a part of the path is not a directory',
+  EISDIR: 'it is a directory, not a spec file',
+  ELOOP: 'too many symbolic links',
+  EACCES: 'permission denied',
+};
+
 function readSpecFile(file: string): ContainerSpec {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
+    // The file named by the user is the user's to fix: a spec error (exit 2), not vigil's own failure.
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = SPEC_READ_ERRORS[code ?? ''];
+    if (why) throw new SpecError(file, [{ path: '', message: `cannot be read: ${why}` }]);
     throw HostError.from('read spec', file, err);
   }
   return parseSpec(text, file);
@@ -37,7 +50,8 @@ function specFromFlags(flags: Record<string, string | boolean | undefined>, comm
   };
   const limits: Record<string, unknown> = {};
   if (flags.memory !== undefined) limits.memory = flags.memory;
-  if (flags.cpus !== undefined) limits.cpus = Number(flags.cpus);
+  // Not a number stays the string it was, so the spec check shows what was typed.
+  if (typeof flags.cpus === 'string') limits.cpus = flags.cpus.trim() !== '' && Number.isFinite(Number(flags.cpus)) ? Number(flags.cpus) : flags.cpus;
   if (flags.cpuset !== undefined) limits.cpuset = flags.cpuset;
   if (Object.keys(limits).length) raw.limits = limits;
   if (flags.restart !== undefined) raw.restart = flags.restart;
@@ -134,7 +148,9 @@ export function cmdStop(ctx: Context, argv: string[]): number {
   if (proc) stopProcess(ctx.store, name, proc, timeoutMs);
   else {
     const s = ctx.store.read(name);
-    if (s.state !== 'running' && s.state !== 'stopping') throw new StateError(`container "${name}" is ${s.state}`);
+    // A live init under another state is a start killed half-way: stopping it is what was asked.
+    const live = s.init !== null && isAlive(s.init.pid, s.init.startTime);
+    if (s.state !== 'running' && s.state !== 'stopping' && !live) throw new StateError(`container "${name}" is ${s.state}`);
     stopContainer(ctx.store, name, timeoutMs);
   }
   ctx.out(`${name}${proc ? `/${proc}` : ''}\n`);

@@ -6,11 +6,11 @@ import type { ContainerState, ProcessState } from '../state/store.js';
 /**
  * A process the state calls running but whose (pid, start time) is gone has
  * died while no monitor recorded it: show it as exited, never as running.
+ * One that is `starting` still carries the identity it replaces (dead by
+ * definition): a restart is under way, which is what SPEC's `starting` says.
  */
 function liveProcess(p: ProcessState): ProcessState {
-  // A process held back for its dependencies has no live pid yet (supervision).
-  if (p.state === 'starting' && p.waiting) return p;
-  if ((p.state === 'running' || p.state === 'starting') && !isAlive(p.pid, p.startTime)) return { ...p, state: 'exited' };
+  if (p.state === 'running' && !isAlive(p.pid, p.startTime)) return { ...p, state: 'exited' };
   return p;
 }
 

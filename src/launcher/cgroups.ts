@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { HostError, UnsupportedError } from '../util/errors.js';
+import { HostError, UnsupportedError, UsageError } from '../util/errors.js';
 import type { ContainerSpec } from './spec.js';
 import { sleepSync } from './proc.js';
 import { LEAF, ownBase, planV2Controllers, type V2Level } from './cgroup-v2-plan.js';
@@ -69,6 +69,8 @@ export function ownCgroups(procSelfCgroup = fs.readFileSync('/proc/self/cgroup',
  * own cgroup in each hierarchy (what tests use).
  */
 export function resolveParent(layout: CgroupLayout, parent: string, own = ownCgroups()): { v2: string; v1: Partial<Record<Controller, string>> } {
+  // path.join would resolve ".." and climb out of our own cgroup (or out of the cgroup mount).
+  if (parent.split('/').includes('..')) throw new UsageError(`--cgroup-parent: ".." is not allowed, got ${JSON.stringify(parent)}`);
   const under = (base: string) => (parent.startsWith('/') ? parent : path.posix.join(base, parent));
   const v1: Partial<Record<Controller, string>> = {};
   for (const c of CONTROLLERS) {

@@ -5,6 +5,7 @@
  * state file is left behind.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { INIT_PATH, BPF_OBJECT_PATH } from '../paths.js';
 import { HostError, NotFoundError, StateError, VigilError } from '../util/errors.js';
 import { ensureTracer, removeTracer, tracerSupport, unwatch, watch } from '../tracer/tracer.js';
@@ -101,9 +102,12 @@ export function recordStart(proc: ProcessState, result: HelperResult, restart: b
   if (restart) proc.restarts += 1;
 }
 
-/** Start a business process (first start or restart), from the monitor. */
-export function startProcess(store: Store, state: ContainerState, processName: string): Promise<HelperResult> {
-  return runHelper('exec', processConfig(store, state, processSpecOf(state, processName)));
+/**
+ * Start a business process (first start or restart), from the monitor. `env`
+ * goes to the helper only (never to the process): the monitor tags its helpers with it.
+ */
+export function startProcess(store: Store, state: ContainerState, processName: string, env?: Record<string, string>): Promise<HelperResult> {
+  return runHelper('exec', processConfig(store, state, processSpecOf(state, processName)), env);
 }
 
 export function startProcessSync(store: Store, state: ContainerState, processName: string): HelperResult {
@@ -150,7 +154,12 @@ function teardown(store: Store, init: ContainerState['init'], cgroup: ContainerC
 export function startContainer(store: Store, name: string): ContainerState {
   return store.withLock(() => {
     const state = store.read(name);
-    if (state.init && isAlive(state.init.pid, state.init.startTime)) throw new StateError(`container "${name}" is already ${state.state}`);
+    // A live init in a record that is neither running nor stopping is a start
+    // killed half-way (we hold the lock, so no launcher still works on it):
+    // torn down below like any other leftovers, then started whole.
+    if (stopInFlight(store, name)) throw new StateError(`container "${name}" is being stopped by another vigil command; start it when that is done`);
+    const live = state.init !== null && isAlive(state.init.pid, state.init.startTime);
+    if (live && (state.state === 'running' || state.state === 'stopping')) throw new StateError(`container "${name}" is already ${state.state}`);
     // Leftovers of an interrupted start, or of a container whose init died.
     if (state.init || state.cgroup) {
       teardown(store, state.init, state.cgroup, 0);
@@ -230,8 +239,48 @@ export function startContainer(store: Store, name: string): ContainerState {
   });
 }
 
+/**
+ * Held by a stop from its first write to its last: its teardown runs outside
+ * the state lock (it may wait seconds for a clean exit), and a start made
+ * meanwhile would build new cgroups under the very paths the stop then
+ * removes, and be recorded as stopped.
+ */
+function stopLockPath(store: Store, name: string): string {
+  return path.join(store.containerDir(name), 'stop.lock');
+}
+
+function stopInFlight(store: Store, name: string): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(stopLockPath(store, name), 'r');
+  } catch {
+    return false;
+  }
+  try {
+    return !flock(fd, true, false);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Stop a whole container: SIGTERM to init (forwarded to all), SIGKILL after the timeout. */
 export function stopContainer(store: Store, name: string, timeoutMs: number): ContainerState {
+  let stopLock: number;
+  try {
+    stopLock = fs.openSync(stopLockPath(store, name), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+  } catch (err) {
+    store.read(name); // a container removed meanwhile is "no container named", not a missing lock file
+    throw HostError.from('open', stopLockPath(store, name), err);
+  }
+  try {
+    flock(stopLock, true, true); // one stop at a time; a second one then finds little left to do
+    return stopHoldingLock(store, name, timeoutMs);
+  } finally {
+    fs.closeSync(stopLock);
+  }
+}
+
+function stopHoldingLock(store: Store, name: string, timeoutMs: number): ContainerState {
   const before = store.update(name, (s) => {
     s.operatorStop = true;
     if (s.state === 'running') s.state = 'stopping';
@@ -283,6 +332,7 @@ export function startStoppedProcess(store: Store, name: string, processName: str
   return store.withLock(() => {
     const s = store.read(name);
     if (s.state !== 'running') throw new StateError(`container "${name}" is ${s.state}; start it first`);
+    if (!s.init || !isAlive(s.init.pid, s.init.startTime)) throw new StateError(`container "${name}" is not running (its vigil-init is gone); start it with vigil start ${name}`);
     const p = s.processes.find((q) => q.name === processName);
     if (!p) processSpecOf(s, processName);
     if (isAlive(p!.pid, p!.startTime)) throw new StateError(`process "${processName}" of "${name}" is already running (pid ${p!.pid})`);

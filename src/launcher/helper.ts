@@ -58,9 +58,9 @@ export function runHelperSync(mode: 'create' | 'exec', config: HelperConfig, loc
   return parseAnswer(r.stdout, r.status, r.stderr);
 }
 
-export function runHelper(mode: 'create' | 'exec', config: HelperConfig): Promise<HelperResult> {
+export function runHelper(mode: 'create' | 'exec', config: HelperConfig, env?: Record<string, string>): Promise<HelperResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(HELPER_PATH, [mode], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(HELPER_PATH, [mode], { stdio: ['pipe', 'pipe', 'pipe'], env: env && { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

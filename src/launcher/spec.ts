@@ -122,6 +122,20 @@ const MAX_MEMORY = 2 ** 50; // 1 PiB
 const PROCESS_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 export const USER_PATTERN = /^\d+(:\d+)?$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * What one start can carry, so that a spec the helper or execve(2) would
+ * refuse late (E2BIG, after the container was made) is refused here, by field:
+ * the helper's lists hold 255 entries (vigil adds PATH, HOSTNAME, HOME,
+ * VIGIL_CONTAINER and VIGIL_PROCESS to the env), a mount list 256, its whole
+ * configuration 1 MiB; the kernel takes strings of up to MAX_ARG_STRLEN
+ * (131072 bytes with the NUL) and paths of up to PATH_MAX.
+ */
+const MAX_ARGS = 255;
+const MAX_ENV = 250;
+const MAX_MOUNTS = 256;
+const MAX_STRING_BYTES = 131_071;
+const MAX_EXEC_BYTES = 512 * 1024;
+const MAX_PATH_BYTES = 4095;
 
 type Obj = Record<string, unknown>;
 
@@ -153,6 +167,7 @@ export class Checker {
     const s = this.string(v, path);
     if (s === undefined) return undefined;
     if (!s.startsWith('/')) return this.fail(path, `expected an absolute path, got ${JSON.stringify(s)}`);
+    if (Buffer.byteLength(s) > MAX_PATH_BYTES) return this.fail(path, `at most ${MAX_PATH_BYTES} bytes, got ${Buffer.byteLength(s)}`);
     if (s.split('/').includes('..')) return this.fail(path, `".." is not allowed in a path, got ${JSON.stringify(s)}`);
     return s;
   }
@@ -216,9 +231,10 @@ export function join(path: string, key: string): string {
 export function describe(v: unknown): string {
   if (v === undefined) return 'nothing';
   if (v === null) return 'null';
-  if (Array.isArray(v)) return 'a list';
+  if (Array.isArray(v)) return v.length ? 'a list' : 'an empty list';
   if (typeof v === 'object') return 'a mapping';
-  return `${typeof v} ${JSON.stringify(v)}`;
+  // JSON has no NaN or Infinity (YAML's .nan, .inf, 1e400): it would print them as null.
+  return `${typeof v} ${typeof v === 'number' ? String(v) : JSON.stringify(v)}`;
 }
 
 function restartPolicy(c: Checker, v: unknown, path: string, inherited: RestartPolicy): RestartPolicy | undefined {
@@ -292,21 +308,28 @@ function processSpec(c: Checker, v: unknown, path: string, inherited: RestartPol
     c.fail(join(path, 'command'), `expected a non-empty argv list such as ["/usr/bin/node", "server.js"], got ${describe(o.command)}`);
   } else {
     command = [];
+    if (o.command.length > MAX_ARGS) c.fail(join(path, 'command'), `at most ${MAX_ARGS} arguments, got ${o.command.length}`);
     o.command.forEach((arg, i) => {
       const s = c.string(arg, `${join(path, 'command')}[${i}]`);
-      if (s !== undefined) command!.push(s);
+      if (s !== undefined && Buffer.byteLength(s) > MAX_STRING_BYTES) c.fail(`${join(path, 'command')}[${i}]`, `at most ${MAX_STRING_BYTES} bytes, got ${Buffer.byteLength(s)}`);
+      else if (s !== undefined) command!.push(s);
     });
     if (command.length !== o.command.length) command = undefined;
   }
   const env: Record<string, string> = {};
   if (o.env !== undefined) {
     const e = c.object(o.env, join(path, 'env'), Object.keys(o.env ?? {}));
+    if (e && Object.keys(e).length > MAX_ENV) c.fail(join(path, 'env'), `at most ${MAX_ENV} variables, got ${Object.keys(e).length}`);
     for (const [k, val] of Object.entries(e ?? {})) {
       if (!ENV_NAME.test(k)) c.fail(join(join(path, 'env'), k), 'is not a valid environment variable name');
       const s = typeof val === 'number' || typeof val === 'boolean' ? String(val) : c.string(val, join(join(path, 'env'), k));
-      if (s !== undefined) env[k] = s;
+      const bytes = s === undefined ? 0 : Buffer.byteLength(`${k}=${s}`);
+      if (bytes > MAX_STRING_BYTES) c.fail(join(join(path, 'env'), k), `"${k}=value" is at most ${MAX_STRING_BYTES} bytes, got ${bytes}`);
+      else if (s !== undefined) env[k] = s;
     }
   }
+  const execBytes = [...(command ?? []), ...Object.entries(env).map(([k, v]) => `${k}=${v}`)].reduce((n, s) => n + Buffer.byteLength(s) + 1, 0);
+  if (execBytes > MAX_EXEC_BYTES) c.fail(path, `the command and env together are at most ${MAX_EXEC_BYTES} bytes, got ${execBytes}`);
   const cwd = o.cwd === undefined ? null : c.absolutePath(o.cwd, join(path, 'cwd'));
   const user = o.user === undefined ? null : c.string(o.user, join(path, 'user'), USER_PATTERN, 'a numeric "uid" or "uid:gid"');
   if (user && user.split(':').some((id) => Number(id) > MAX_ID)) c.fail(join(path, 'user'), `ids are at most ${MAX_ID}, got ${JSON.stringify(user)}`);
@@ -387,6 +410,7 @@ export function validateSpec(input: unknown, file: string | null = null): Contai
   const mounts: MountSpec[] = [];
   if (o.mounts !== undefined) {
     if (!Array.isArray(o.mounts)) c.fail('mounts', `expected a list, got ${describe(o.mounts)}`);
+    else if (o.mounts.length > MAX_MOUNTS) c.fail('mounts', `at most ${MAX_MOUNTS}, got ${o.mounts.length}`);
     else o.mounts.forEach((m, i) => {
       const p = `mounts[${i}]`;
       const mo = c.object(m, p, ['source', 'target', 'readonly']);
@@ -443,9 +467,16 @@ export function parseSpec(text: string, file: string | null = null): ContainerSp
   try {
     // yaml is loaded only when a spec file is read: it is the largest part of the CLI's load time.
     const YAML = createRequire(import.meta.url)('yaml') as typeof import('yaml');
-    doc = YAML.parse(text, { uniqueKeys: true, prettyErrors: true });
+    const parsed = YAML.parseDocument(text, { uniqueKeys: true, prettyErrors: true });
+    // A warning (an unresolved tag such as !!js/function) would otherwise leave
+    // the value a plain string and print a Node warning: refuse it instead.
+    const problem = parsed.errors[0] ?? parsed.warnings[0];
+    if (problem) throw problem;
+    doc = parsed.toJS();
   } catch (err) {
-    throw new SpecError(file, [{ path: '', message: `not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}` }]);
+    // The first line, without the colon that introduced the library's excerpt.
+    const first = (err as Error).message.split('\n')[0].replace(/:$/, '').replace(/; please use YAML\.parseAllDocuments\(\)/, ' (a spec is one document)');
+    throw new SpecError(file, [{ path: '', message: `not valid YAML or JSON: ${first}` }]);
   }
   return validateSpec(doc, file);
 }

@@ -1,7 +1,10 @@
 /**
  * Finding a business process that a monitor started but did not live to
  * record: the helper gives every business process VIGIL_PROCESS=<name> in its
- * environment, and the kernel hands it to the container's init.
+ * environment, and the kernel hands it to the container's init. Until the
+ * helper is done there is nothing to find yet, so a monitor tags its helpers
+ * (HELPER_TAG in the helper's own environment, which no business process
+ * inherits) and the next one waits while a tagged helper is still in flight.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -34,4 +37,26 @@ export function findStartedProcess(v2CgroupDir: string, initPid: number, process
     if (!best || stat.startTime < best.startTime) best = { pid, startTime: stat.startTime };
   }
   return best;
+}
+
+/** The environment variable a monitor sets on the helpers it runs for restarts. */
+export const HELPER_TAG = 'VIGIL_HELPER_FOR';
+
+export function helperTag(root: string, container: string, processName: string): Record<string, string> {
+  return { [HELPER_TAG]: JSON.stringify([root, container, processName]) };
+}
+
+/** Is a helper tagged for this process (or its child before exec) still alive? */
+export function helperInFlight(root: string, container: string, processName: string): boolean {
+  const wanted = `${HELPER_TAG}=${helperTag(root, container, processName)[HELPER_TAG]}`;
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${entry}/comm`, 'utf8') !== 'vigil-helper\n') continue;
+      if (fs.readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(wanted)) return true;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return false;
 }

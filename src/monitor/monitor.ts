@@ -19,7 +19,7 @@ import { bpffsMount, ensureTracer, openConsumer, tracerSupport, watch, type Even
 import { flock } from '../tracer/native.js';
 import { NotFoundError, StateError, VigilError } from '../util/errors.js';
 import { monoNow, nsToMs, type MonoNs } from '../util/units.js';
-import { findStartedProcess } from './adopt.js';
+import { findStartedProcess, helperInFlight, helperTag } from './adopt.js';
 import { attributeExit, describeSender, findProcess, isInit, senderOf, startTicks } from './attribute.js';
 import { runVigil } from './cli-actions.js';
 import { Reporter } from './report.js';
@@ -502,7 +502,7 @@ export class Monitor {
     if (!current) return;
     let result;
     try {
-      result = await startProcess(this.store, current, processName);
+      result = await startProcess(this.store, current, processName, helperTag(this.store.root, name, processName));
     } catch (err) {
       this.onStartFailure(name, processName, err instanceof VigilError ? err.message : String(err));
       return;
@@ -619,6 +619,8 @@ export class Monitor {
   }
 
   private resolveStarting(c: ContainerState, p: ProcessState): void {
+    // An earlier monitor's helper still at work: what it starts is adopted at a later pass.
+    if (helperInFlight(this.store.root, c.name, p.name)) return;
     const known = new Set(c.processes.map((q) => q.pid).filter((x): x is number => x !== null));
     const found = c.cgroup && c.init ? findStartedProcess(c.cgroup.v2, c.init.pid, p.name, known) : null;
     let adopted = false;

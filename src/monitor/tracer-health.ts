@@ -31,7 +31,12 @@ function minus(a: KindCounts, b: KindCounts): KindCounts {
 const ZERO: KindCounts = { exit: 0n, signal: 0n, oom: 0n, fork: 0n, exec: 0n };
 
 export class TracerHealth {
-  private seen: DropCounts = { lost: ZERO, rateLimited: ZERO };
+  /**
+   * The counts live in the pinned tracer, across monitors: what a monitor
+   * finds at its first check was dropped before it started (and may have
+   * been reported by an earlier monitor), never "more". Null until then.
+   */
+  private seen: DropCounts | null = null;
   private degraded: string | null = null;
 
   constructor(private readonly pinDir: string) {}
@@ -45,13 +50,16 @@ export class TracerHealth {
     if (this.degraded) return [];
     const now = dropCounts(this.pinDir);
     const news: string[] = [];
-    const lost = minus(now.lost, this.seen.lost);
-    const limited = minus(now.rateLimited, this.seen.rateLimited);
+    const first = this.seen === null;
+    const seen = this.seen ?? { lost: ZERO, rateLimited: ZERO };
+    const lost = minus(now.lost, seen.lost);
+    const limited = minus(now.rateLimited, seen.rateLimited);
+    const when = (total: KindCounts) => (first ? ' before this monitor started (counted since the tracer was loaded)' : ` more (in all: ${describeCounts(total)})`);
     if (Object.values(lost).some((n) => n > 0n)) {
-      news.push(`the tracer lost ${describeCounts(lost)} event(s) (ring buffer full; in all: ${describeCounts(now.lost)}); reconciliation covers lost exits`);
+      news.push(`the tracer lost ${describeCounts(lost)} event(s)${when(now.lost)} (ring buffer full); reconciliation covers lost exits`);
     }
     if (Object.values(limited).some((n) => n > 0n)) {
-      news.push(`the tracer rate-limited ${describeCounts(limited)} event(s) from a container's storm (in all: ${describeCounts(now.rateLimited)}); exits are never limited`);
+      news.push(`the tracer rate-limited ${describeCounts(limited)} event(s)${when(now.rateLimited)} from a container's storm; exits are never limited`);
     }
     this.seen = now;
     return news;

@@ -90,12 +90,19 @@ serial('a command that cannot be found fails the run with 127 and leaves nothing
   t.deepEqual(env.leftovers(['nocmd']), []);
 });
 
-serial('a mount target outside the private directories is refused by the helper, leaving nothing', (t) => {
+serial('a mount target outside the private directories is refused by the spec check, or by the helper, leaving nothing', (t) => {
   const r = env.cli('run', env.writeSpec('badmnt', env.spec('badmnt', [{ name: 'x', command: ['/bin/true'] }], {
     mounts: [{ source: os.tmpdir(), target: path.join('/no-such-dir-on-host', 'x') }],
   })));
-  t.is(r.status, 125);
-  t.regex(r.stderr, /mount target \(must exist on the host or lie under \/tmp, \/run or \/dev\) .*\/no-such-dir-on-host\/x.*ENOENT/);
+  t.is(r.status, 2);
+  t.regex(r.stderr, /mounts\[0\]\.target: "\/no-such-dir-on-host\/x" does not exist on the host/);
+  t.deepEqual(env.leftovers(['badmnt']), []);
+  // /proc/OUR_PID exists on the host but not in the container's pid namespace: the helper's own check
+  const inner = env.cli('run', env.writeSpec('badmnt', env.spec('badmnt', [{ name: 'x', command: ['/bin/true'] }], {
+    mounts: [{ source: os.tmpdir(), target: `/proc/${process.pid}/task` }],
+  })));
+  t.is(inner.status, 125);
+  t.regex(inner.stderr, new RegExp(`mount target \\(must exist on the host or lie under /tmp, /run or /dev\\) '/proc/${process.pid}/task': ENOENT`));
   t.deepEqual(env.leftovers(['badmnt']), []);
 });
 

@@ -1,5 +1,6 @@
 import test from 'ava';
 import { detectLayout, ownCgroups, resolveParent, weightToShares } from '../../../src/launcher/cgroups.js';
+import { UsageError } from '../../../src/util/errors.js';
 
 const HYBRID = `tmpfs /sys/fs/cgroup tmpfs rw 0 0
 cgroup /sys/fs/cgroup/cpu,cpuacct cgroup rw,cpu,cpuacct 0 0
@@ -42,6 +43,15 @@ test('a relative parent lies beneath our own cgroup in each hierarchy; an absolu
   const abs = resolveParent(layout, '/vigil', own);
   t.is(abs.v2, '/sys/fs/cgroup/unified/vigil');
   t.is(abs.v1.memory, '/sys/fs/cgroup/memory/vigil');
+});
+
+test('a parent with ".." is refused: it could leave our own cgroup, or the cgroup mount', (t) => {
+  const layout = { ...detectLayout(HYBRID), v2Controllers: new Set<string>() };
+  const own = { v2: '/', v1: new Map([['memory', '/process_api/abc']]) };
+  for (const bad of ['..', '../x', 'a/../..', '/../../tmp/x', '/vigil/..']) {
+    t.throws(() => resolveParent(layout, bad, own), { instanceOf: UsageError, message: /^--cgroup-parent: ".." is not allowed, got "/ }, bad);
+  }
+  t.is(resolveParent(layout, 'a..b', own).v2, '/sys/fs/cgroup/unified/a..b', 'a name with dots in it is fine');
 });
 
 test('a controller the v2 tree offers is not used on v1', (t) => {

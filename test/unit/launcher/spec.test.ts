@@ -94,6 +94,27 @@ test('umask as a YAML number', refused, { name: 'a', processes: [{ name: 'p', co
 test('umask not octal', refused, { name: 'a', processes: [{ name: 'p', command: ['x'], umask: '0089' }] }, /processes\[0\]\.umask: "0089" is not an octal umask/);
 test('cpuWeight out of range', refused, { ...minimal, limits: { cpuWeight: 0 } }, /limits\.cpuWeight: must be at least 1/);
 test('cpuset syntax', refused, { ...minimal, limits: { cpuset: '0-' } }, /limits\.cpuset: "0-" is not a list of cpus/);
+test('an infinite number', refused, { ...minimal, limits: { pids: Infinity } }, /limits\.pids: expected a number, got number Infinity$/);
+test('not a number', refused, { ...minimal, limits: { cpus: NaN } }, /limits\.cpus: expected a number, got number NaN$/);
+test('YAML .inf', (t) => {
+  t.throws(() => parseSpec('name: a\nlimits: {cpus: .inf}\nprocesses: [{name: p, command: [x]}]\n', 'inf.yaml'), { instanceOf: SpecError, message: /^inf\.yaml: limits\.cpus: expected a number, got number Infinity$/ });
+});
+test('an empty command list says it is empty', refused, { name: 'a', processes: [{ name: 'p', command: [] }] }, /processes\[0\]\.command: expected a non-empty argv list .*, got an empty list$/);
+test('an empty process list says it is empty', refused, { name: 'a', processes: [] }, /processes: expected a list of at least one process, got an empty list$/);
+test('more arguments than a start can carry', refused, { name: 'a', processes: [{ name: 'p', command: ['/bin/true', ...Array(255).fill('x')] }] }, /processes\[0\]\.command: at most 255 arguments, got 256$/);
+test('more environment variables than a start can carry', refused, { name: 'a', processes: [{ name: 'p', command: ['x'], env: Object.fromEntries(Array.from({ length: 251 }, (_, i) => [`E${i}`, 'x'])) }] }, /processes\[0\]\.env: at most 250 variables, got 251$/);
+test('an argument longer than the kernel takes', refused, { name: 'a', processes: [{ name: 'p', command: ['x', 'y'.repeat(131_072)] }] }, /processes\[0\]\.command\[1\]: at most 131071 bytes, got 131072$/);
+test('an environment variable longer than the kernel takes', refused, { name: 'a', processes: [{ name: 'p', command: ['x'], env: { BIG: 'y'.repeat(131_068) } }] }, /processes\[0\]\.env\.BIG: "BIG=value" is at most 131071 bytes, got 131072$/);
+test('arguments and environment together too large', refused, { name: 'a', processes: [{ name: 'p', command: ['x', ...Array(5).fill('y'.repeat(120_000))] }] }, /processes\[0\]: the command and env together are at most 524288 bytes, got 600\d{3}$/);
+test('more mounts than a container can carry', refused, { ...minimal, mounts: Array.from({ length: 257 }, (_, i) => ({ source: '/tmp', target: `/tmp/m${i}` })) }, /mounts: at most 256, got 257$/);
+test('a path longer than PATH_MAX', refused, { ...minimal, mounts: [{ source: `/${'d'.repeat(4095)}`, target: '/tmp/x' }] }, /mounts\[0\]\.source: at most 4095 bytes, got 4096$/);
+test('the limits themselves are accepted', (t) => {
+  const s = validateSpec({
+    name: 'a', mounts: Array.from({ length: 256 }, (_, i) => ({ source: '/tmp', target: `/tmp/m${i}` })),
+    processes: [{ name: 'p', command: ['x', ...Array(254).fill('y')], env: Object.fromEntries(Array.from({ length: 250 }, (_, i) => [`E${i}`, 'x'])) }],
+  });
+  t.is(s.processes[0].command.length, 255);
+});
 test('cpuset backwards range', refused, { ...minimal, limits: { cpuset: '3-1' } }, /limits\.cpuset: range 3-1 runs backwards/);
 
 test('the extensions parse: directory rootfs, security, rlimits, groups, umask, cpu weight and cpuset', (t) => {
@@ -127,6 +148,10 @@ test('every problem is reported at once', (t) => {
 test('YAML syntax errors name the file', (t) => {
   const err = t.throws(() => parseSpec('name: [unclosed', 'bad.yaml'), { instanceOf: SpecError });
   t.regex(err!.message, /^bad\.yaml: not valid YAML or JSON/);
+});
+
+test('a YAML tag vigil does not know is refused, not read as a plain string', (t) => {
+  t.throws(() => parseSpec('name: !!js/function a\nprocesses: [{name: p, command: [x]}]\n', 'tag.yaml'), { instanceOf: SpecError, message: /^tag\.yaml: not valid YAML or JSON: Unresolved tag: tag:yaml\.org,2002:js\/function at line 1, column 7$/ });
 });
 
 test('duplicate YAML keys are refused', (t) => {

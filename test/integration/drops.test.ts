@@ -1,0 +1,37 @@
+/**
+ * A full ring buffer while no monitor runs: the drops are counted in the
+ * kernel and reported by the next monitor, once, as what they are.
+ */
+import test from 'ava';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { KernelEnv } from '../helpers/kernel-env.js';
+import { kernelSerial } from '../helpers/kernel-test.js';
+import { dropCounts } from '../../src/tracer/tracer.js';
+
+const { serial, missing } = kernelSerial('ring buffer drop tests');
+const env = missing ? null! : new KernelEnv('drops');
+test.after.always(() => env?.cleanup());
+
+serial('drops while no monitor ran are reported by the next monitor as earlier ones, and not again as new by the one after', async (t) => {
+  // SIGHUP is traced; this process ignores it, so a storm of them is a storm of events only.
+  env.ok(t, 'run', '--name', 'storm', '--', '/bin/sh', '-c', 'trap "" HUP; exec sleep 600');
+  const pid = env.inspect(t, 'storm').processes[0].pid!;
+  for (let i = 0; i < 40_000; i++) process.kill(pid, 'SIGHUP');
+  // The tracer's per-container rate limit takes most of such a storm (signals
+  // are limited, exits never): those are counted as rate-limited, not lost.
+  const limited = dropCounts(env.store.pinDir).rateLimited.signal;
+  t.true(limited > 0n, 'the storm was rate-limited in the kernel');
+
+  const first = env.startMonitor();
+  const report = await first.waitFor((l) => l.kind === 'error' && /rate-limited/.test(l.reason), 15_000);
+  t.regex(report.reason, new RegExp(`rate-limited signal ${limited} event\\(s\\) before this monitor started`));
+  await first.stop();
+
+  const second = env.startMonitor();
+  await second.waitFor((l) => l.kind === 'monitor');
+  await sleep(2500); // one reconciliation at start, one after
+  t.false(second.lines.some((l) => / more /.test(l.reason)), `no new drops are claimed: ${second.lines.map((l) => l.reason).join(' | ')}`);
+  await second.stop();
+  env.ok(t, 'rm', '-f', 'storm');
+  t.deepEqual(env.leftovers(['storm']), []);
+});
