@@ -10,7 +10,7 @@ die() { echo "setup: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "run as root (vigil creates namespaces, cgroups and BPF programs)"
 
 # --- Debian packages: compilers, libbpf, the BPF toolchain, iproute2 for lo ---
-APT_PACKAGES="clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config make gcc libc6-dev g++ python3"
+APT_PACKAGES="clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config make gcc libc6-dev g++ python3 tmux"
 missing=""
 for p in $APT_PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

@@ -32,6 +32,7 @@ usage: vigil [--root DIR] [--cgroup-parent P] COMMAND ...
                                 ISO or a duration ago such as 10m); --follow
                                 goes on with live events
   monitor [--json]              the headless policy engine, in the foreground
+  tui                           the live terminal UI (keys: ? in it)
   doctor                        can this host run vigil?
 
   --root DIR (or VIGIL_ROOT)    where state lives (default /run/vigil)
@@ -104,6 +105,8 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./monitor.js')).cmdMonitor(ctx, rest);
     case 'doctor':
       return (await import('./monitor.js')).cmdDoctor(ctx, rest);
+    case 'tui':
+      return (await import('./tui.js')).cmdTui(ctx, rest);
     default:
       throw new UsageError(`unknown command "${command}" (see vigil --help)`);
   }

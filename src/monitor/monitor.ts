@@ -79,7 +79,7 @@ export class Monitor {
     this.reporter.attachJournal(journal);
     const { cutBytes, cutWhy, lastSeq } = journal.recovery;
     if (cutBytes) this.note(`journal: cut ${cutBytes} byte(s) off its tail (${cutWhy}); numbering continues after seq ${lastSeq}`);
-    this.control = startControl(this.store, this.reporter, Date.now());
+    this.control = startControl(this.store, this.reporter, Date.now(), () => this.counters.events);
     bpffsMount();
     const { loaded } = ensureTracer(BPF_OBJECT_PATH, this.store.pinDir);
     for (const c of this.store.list()) {

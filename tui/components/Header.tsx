@@ -1,0 +1,45 @@
+/**
+ * Two lines: where (host, kernel, cgroup layout, monitor pid, version,
+ * uptime) and how fresh (tracer state, events per second, drops, last
+ * event, and LIVE / STALE / NO MONITOR / DISCONNECTED in words).
+ */
+import { Box, Text } from 'ink';
+import { duration, fit, since } from '../format.js';
+import { isStale, type TuiState } from '../state.js';
+import { usePaint } from '../theme.js';
+
+export function Header({ state, nowMs, columns }: { state: TuiState; nowMs: number; columns: number }) {
+  const paint = usePaint();
+  const m = state.snapshot?.monitor;
+  const link = state.link;
+  let mark: { text: string; color: string };
+  if (link.kind === 'live') {
+    mark = isStale(state, nowMs) ? { text: `STALE (no snapshot for ${duration(nowMs - (state.snapshotAtMs ?? nowMs))})`, color: 'yellow' } : { text: 'LIVE', color: 'green' };
+  } else if (link.kind === 'connecting') mark = { text: 'CONNECTING', color: 'yellow' };
+  else if (link.kind === 'no-monitor') mark = { text: `NO MONITOR (${duration(nowMs - link.sinceMs)})`, color: 'red' };
+  else if (link.kind === 'disconnected') mark = { text: `DISCONNECTED (${duration(nowMs - link.sinceMs)})`, color: 'red' };
+  else mark = { text: 'REFUSED', color: 'red' };
+  if (state.frozen) mark = { text: `${mark.text} · FEED PAUSED (+${state.newWhilePaused})`, color: mark.color };
+
+  const host = m?.host;
+  const where = m
+    ? `vigil ${m.version} · ${host ? `${host.hostname} · kernel ${host.kernel} · cgroup ${host.cgroupLayout}` : 'host ?'} · monitor pid ${m.pid} up ${duration(m.uptimeMs + (state.snapshotAtMs !== null ? nowMs - state.snapshotAtMs : 0))}`
+    : 'vigil · no monitor data yet';
+  const tracer = m?.tracer;
+  const tracerText = tracer ? `tracer ${tracer.attached ? 'attached' : 'NOT ATTACHED'}${tracer.pinned ? ', pinned' : ', NOT PINNED'}` : 'tracer ?';
+  const eps = state.eventsPerSecond === null ? '-' : state.eventsPerSecond < 10 ? state.eventsPerSecond.toFixed(1) : String(Math.round(state.eventsPerSecond));
+  const drops = m ? (m.tracerDrops === '0' ? 'drops 0' : `DROPS ${m.tracerDrops}`) : 'drops ?';
+  const last = m ? `last event ${m.lastEventAt ? `${since(m.lastEventAt, nowMs)} ago` : 'none'} (seq ${Math.max(m.lastSeq, state.lastSeq)})` : '';
+  const left = `${tracerText} · ${eps} ev/s · ${drops} · ${last}`;
+  const room = Math.max(0, columns - mark.text.length - 1);
+  return (
+    <Box flexDirection="column">
+      <Text bold wrap="truncate">{fit(where, columns, false)}</Text>
+      <Box>
+        <Text wrap="truncate" color={paint(m && m.tracerDrops !== '0' ? 'yellow' : undefined)}>{fit(left, room)}</Text>
+        <Text> </Text>
+        <Text bold inverse={link.kind !== 'live' || isStale(state, nowMs)} color={paint(mark.color)}>{mark.text}</Text>
+      </Box>
+    </Box>
+  );
+}
