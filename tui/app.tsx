@@ -163,14 +163,14 @@ export function App(props: AppProps) {
   if (state.view === 'help') {
     body = <HelpView columns={columns} height={bodyHeight} />;
   } else if (down && !state.snapshot) {
-    body = <NoMonitor link={state.link} root={props.root} nowMs={nowMs} canStart={Boolean(props.startMonitor)} ownMonitor={state.ownMonitor} height={bodyHeight} />;
+    body = <NoMonitor link={state.link} root={props.root} nowMs={nowMs} canStart={Boolean(props.startMonitor)} ownMonitor={state.ownMonitor} height={bodyHeight} columns={columns} />;
   } else if (state.view === 'detail' && state.detail) {
     const d = state.detail;
     const c = containers.find((x) => x.name === d.container) ?? null;
     const events = (state.frozen ?? state.feed).filter((r) => r.container === d.container && (d.process === null || r.process === d.process));
     body = <DetailView container={c} process={d.process} events={events} usage={usage.get(d.container)} nextRestartMs={d.process ? nextRestartAtMs(state, d.container, d.process) : null} nowMs={nowMs} columns={columns} height={bodyHeight} readLog={props.readLog} />;
   } else {
-    const banner = down && state.link.kind !== 'connecting' ? Math.min(7, Math.floor(bodyHeight / 3)) : 0;
+    const banner = down && state.link.kind !== 'connecting' ? Math.min(3, Math.floor(bodyHeight / 4)) : 0;
     const rest = bodyHeight - banner;
     const cH = 2 + Math.min(Math.max(containers.length, 1), Math.max(1, Math.floor(rest * 0.3)));
     const pH = 2 + Math.min(Math.max(selected?.processes.length ?? 1, 1), Math.max(1, Math.floor(rest * 0.25)));
@@ -178,7 +178,7 @@ export function App(props: AppProps) {
     const feed = visibleFeed(state);
     body = (
       <Box flexDirection="column" height={bodyHeight}>
-        {banner ? <NoMonitor link={state.link} root={props.root} nowMs={nowMs} canStart={Boolean(props.startMonitor)} ownMonitor={state.ownMonitor} height={banner} /> : null}
+        {banner ? <NoMonitor link={state.link} root={props.root} nowMs={nowMs} canStart={Boolean(props.startMonitor)} ownMonitor={state.ownMonitor} height={banner} columns={columns} compact /> : null}
         <ContainerList containers={containers} selected={state.selectedContainer} focused={state.focus === 'containers'} usage={usage} nowMs={nowMs} columns={columns} height={cH} />
         <ProcessTree container={selected} selected={state.selectedProcess} focused={state.focus === 'processes'} nextRestart={nextRestart(selected?.name ?? '')} nowMs={nowMs} columns={columns} height={pH} />
         <EventFeed records={feed} total={(state.frozen ?? state.feed).length} title={feedTitle(state)} columns={columns} height={fH} />

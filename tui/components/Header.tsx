@@ -16,14 +16,14 @@ export function Header({ state, nowMs, columns }: { state: TuiState; nowMs: numb
   if (link.kind === 'live') {
     mark = isStale(state, nowMs) ? { text: `STALE (no snapshot for ${duration(nowMs - (state.snapshotAtMs ?? nowMs))})`, color: 'yellow' } : { text: 'LIVE', color: 'green' };
   } else if (link.kind === 'connecting') mark = { text: 'CONNECTING', color: 'yellow' };
-  else if (link.kind === 'no-monitor') mark = { text: `NO MONITOR (${duration(nowMs - link.sinceMs)})`, color: 'red' };
-  else if (link.kind === 'disconnected') mark = { text: `DISCONNECTED (${duration(nowMs - link.sinceMs)})`, color: 'red' };
+  else if (link.kind === 'no-monitor') mark = { text: `NO MONITOR (${duration(Math.max(0, nowMs - link.sinceMs))})`, color: 'red' };
+  else if (link.kind === 'disconnected') mark = { text: `DISCONNECTED (${duration(Math.max(0, nowMs - link.sinceMs))})`, color: 'red' };
   else mark = { text: 'REFUSED', color: 'red' };
   if (state.frozen) mark = { text: `${mark.text} · FEED PAUSED (+${state.newWhilePaused})`, color: mark.color };
 
   const host = m?.host;
   const where = m
-    ? `vigil ${m.version} · ${host ? `${host.hostname} · kernel ${host.kernel} · cgroup ${host.cgroupLayout}` : 'host ?'} · monitor pid ${m.pid} up ${duration(m.uptimeMs + (state.snapshotAtMs !== null ? nowMs - state.snapshotAtMs : 0))}`
+    ? `${host?.hostname ?? 'host ?'} · monitor pid ${m.pid} up ${duration(m.uptimeMs + (state.snapshotAtMs !== null ? Math.max(0, nowMs - state.snapshotAtMs) : 0))} · vigil ${m.version}${host ? ` · kernel ${host.kernel} · cgroup ${host.cgroupLayout}` : ''}`
     : 'vigil · no monitor data yet';
   const tracer = m?.tracer;
   const tracerText = tracer ? `tracer ${tracer.attached ? 'attached' : 'NOT ATTACHED'}${tracer.pinned ? ', pinned' : ', NOT PINNED'}` : 'tracer ?';

@@ -4,7 +4,7 @@
  * second), and how to start one: the `m` key, or the exact command.
  */
 import { Box, Text } from 'ink';
-import { duration } from '../format.js';
+import { duration, fit } from '../format.js';
 import type { LinkStatus } from '../state.js';
 import { usePaint } from '../theme.js';
 
@@ -12,16 +12,32 @@ export function monitorCommand(root: string): string {
   return `vigil --root ${root} monitor`;
 }
 
-export function NoMonitor({ link, root, nowMs, canStart, ownMonitor, height }: {
+export function NoMonitor({ link, root, nowMs, canStart, ownMonitor, height, columns, compact = false }: {
   link: LinkStatus;
   root: string;
   nowMs: number;
   canStart: boolean;
   ownMonitor: number | null;
   height: number;
+  columns: number;
+  /** A banner above the last known state: a few lines, each cut to the width. */
+  compact?: boolean;
 }) {
   const paint = usePaint();
   const lines: Array<{ text: string; bold?: boolean; color?: string }> = [];
+  if (compact && link.kind !== 'live' && link.kind !== 'connecting' && link.kind !== 'refused') {
+    const what = link.kind === 'no-monitor' ? 'NO MONITOR' : 'DISCONNECTED';
+    lines.push({ text: `${what} for ${duration(Math.max(0, nowMs - link.sinceMs))}: ${link.message}`, bold: true, color: 'red' });
+    lines.push({ text: 'Below: the last known state. Retrying every second; the feed resumes where it stopped.' });
+    lines.push({ text: ownMonitor !== null ? `A monitor started from here (pid ${ownMonitor}) is coming up…` : `${canStart ? 'm: start one here · ' : ''}or run: ${monitorCommand(root)}` });
+    return (
+      <Box flexDirection="column" height={height}>
+        {lines.slice(0, height).map((l, i) => (
+          <Text key={i} bold={l.bold} color={paint(l.color)} wrap="truncate">{fit(`  ${l.text}`, columns, false)}</Text>
+        ))}
+      </Box>
+    );
+  }
   if (link.kind === 'refused') {
     lines.push({ text: link.message, bold: true, color: 'red' }, { text: 'Run vigil tui as root: the control socket is root only.' });
   } else if (link.kind === 'connecting') {
@@ -29,7 +45,7 @@ export function NoMonitor({ link, root, nowMs, canStart, ownMonitor, height }: {
   } else if (link.kind !== 'live') {
     const what = link.kind === 'no-monitor' ? `No monitor is running for ${root}.` : `The monitor of ${root} does not answer.`;
     lines.push({ text: what, bold: true, color: 'red' }, { text: link.message });
-    lines.push({ text: `Trying again every second (for ${duration(nowMs - link.sinceMs)} so far); the feed resumes where it stopped.` });
+    lines.push({ text: `Trying again every second (for ${duration(Math.max(0, nowMs - link.sinceMs))} so far); the feed resumes where it stopped.` });
     lines.push({ text: '' });
     if (ownMonitor !== null) lines.push({ text: `A monitor started from here (pid ${ownMonitor}) is coming up…` });
     else if (canStart) lines.push({ text: 'Press m to start one here: it runs as a child of this TUI and stops when you quit.', bold: true });

@@ -41,7 +41,9 @@ export function ProcessTree({ container, selected, focused, nextRestart, nowMs, 
   const ps = container.processes;
   const at = Math.max(0, ps.findIndex((p) => p.name === selected));
   const first = Math.min(Math.max(0, at - rows + 1), Math.max(0, ps.length - rows));
-  const nameW = Math.max(8, Math.min(24, ...ps.map((p) => p.name.length)));
+  const nameW = Math.max(8, Math.min(24, Math.max(...ps.map((p) => p.name.length))));
+  // Health checks are not built yet (SPEC's `health` is refused): no column until a process has one.
+  const withHealth = ps.some((p) => p.health !== null);
   return (
     <Box flexDirection="column" height={height}>
       <Text bold color={paint(focused ? 'cyan' : undefined)} wrap="truncate">
@@ -52,7 +54,7 @@ export function ProcessTree({ container, selected, focused, nextRestart, nowMs, 
         const last = first + i === ps.length - 1;
         const trouble = processTrouble(p);
         const sel = p.name === selected;
-        const line = `${sel ? '›' : ' '}${trouble ? TROUBLE_MARK[trouble] : ' '}${last ? '└─' : '├─'} ${fit(String(p.pid ?? '-'), 7)} ${fit(p.name, nameW)} ${fit(p.state, 11)} ${fit(`r${p.restarts}`, 4)} ${fit(p.health ?? '-', 7)} ${processInfo(p, nextRestart(p.name), nowMs)}`;
+        const line = `${sel ? '›' : ' '}${trouble ? TROUBLE_MARK[trouble] : ' '}${last ? '└─' : '├─'} ${fit(String(p.pid ?? '-'), 7)} ${fit(p.name, nameW)} ${fit(p.state, 11)} ${fit(`r${p.restarts}`, 4)} ${withHealth ? `${fit(p.health ?? '-', 7)} ` : ''}${processInfo(p, nextRestart(p.name), nowMs)}`;
         return (
           <Text key={p.name} wrap="truncate" inverse={sel && focused} bold={sel} color={paint(trouble === 'backing-off' ? 'yellow' : trouble ? 'red' : p.state === 'running' ? undefined : 'gray')}>
             {fit(line, columns, false)}
