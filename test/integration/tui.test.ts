@@ -32,6 +32,7 @@ test.after.always(() => {
   if (missing) return;
   // Only this test's own tmux server (its own socket), and only our monitors.
   tmux('kill-server');
+  fs.rmSync(path.join(process.env.TMUX_TMPDIR || '/tmp', `tmux-${process.getuid!()}`, SOCKET), { force: true });
   for (const m of monitors) m.child.kill('SIGKILL');
   env.cleanup();
 });
