@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   const delay = monitorEventLoopDelay({ resolution: 10 });
   delay.enable();
   const gc = (globalThis as { gc?: () => void }).gc;
-  const rows: string[][] = [['second', 'records fed', 'frames', 'heap MiB']];
+  const rows: string[][] = [['second', 'records fed', 'frames', 'heap MiB', 'rss MiB']];
   let seq = 0;
   const started = Date.now();
   for (let s = 1; s <= SECONDS; s++) {
@@ -81,7 +81,7 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, TICK_MS));
     }
     gc?.();
-    rows.push([String(s), String(seq - seqBefore), String(stdout.frames - framesBefore), (process.memoryUsage().heapUsed / 2 ** 20).toFixed(1)]);
+    rows.push([String(s), String(seq - seqBefore), String(stdout.frames - framesBefore), (process.memoryUsage().heapUsed / 2 ** 20).toFixed(1), (process.memoryUsage().rss / 2 ** 20).toFixed(1)]);
   }
   delay.disable();
   ink.unmount();
