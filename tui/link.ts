@@ -87,6 +87,10 @@ export class MonitorLink extends EventEmitter<LinkEvents> implements Link {
     try {
       client = await this.connect(this.root);
     } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EACCES') {
+        this.emit('status', { kind: 'refused', message: `the monitor's control socket is root only (${(err as Error).message})` });
+        return;
+      }
       if (err instanceof MonitorNotRunningError) {
         this.emit('status', { kind: 'no-monitor', message: this.everLive ? `the monitor went away: ${err.message}` : err.message, sinceMs: this.now() });
       } else {
@@ -102,6 +106,12 @@ export class MonitorLink extends EventEmitter<LinkEvents> implements Link {
     this.client = client;
     let resubscribeAtOnce = false;
     client.on('event', (r) => {
+      // A record the monitor could not journal (disk full) repeats the last
+      // seq: pass it on, it is in no backlog to come again.
+      if (r.unjournaled === true) {
+        this.emit('record', r);
+        return;
+      }
       if (r.seq <= this.lastSeq) return;
       this.lastSeq = r.seq;
       this.emit('record', r);

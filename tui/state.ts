@@ -170,8 +170,10 @@ function addRecords(s: TuiState, records: JournalRecord[]): TuiState {
   const fresh: JournalRecord[] = [];
   let lastExits = s.lastExits;
   for (const r of records) {
-    if (r.seq <= lastSeq) continue;
-    lastSeq = r.seq;
+    if (r.unjournaled !== true) {
+      if (r.seq <= lastSeq) continue;
+      lastSeq = r.seq;
+    }
     fresh.push(r);
     if ((r.kind === 'exit' || r.kind === 'lost') && r.process) {
       if (lastExits === s.lastExits) lastExits = new Map(s.lastExits);

@@ -51,8 +51,8 @@ export function EventFeed({ records, total, title, columns, height }: {
     <Box flexDirection="column" height={height}>
       <Text bold wrap="truncate">{fit(`  Events (${records.length} shown of ${total} kept)${title ? ` · ${title}` : ''}`, columns, false)}</Text>
       {shown.length === 0 ? <Text dimColor>  no events{total ? ' match the filters' : ' yet'}</Text> : null}
-      {shown.map((r) => (
-        <Text key={r.seq} wrap="truncate" color={paint(kindColor(r))} bold={r.kind === 'give-up' || r.alert === true}>
+      {shown.map((r, i) => (
+        <Text key={r.unjournaled === true ? `u${r.seq}:${i}` : r.seq} wrap="truncate" color={paint(kindColor(r))} bold={r.kind === 'give-up' || r.alert === true}>
           {fit(recordLine(r), columns, false)}
         </Text>
       ))}

@@ -24,7 +24,7 @@ export function Footer({ state, nowMs, columns }: { state: TuiState; nowMs: numb
     return <Text color={paint(state.message.error ? 'red' : 'green')} bold={state.message.error} wrap="truncate">{fit(state.message.text, columns, false)}</Text>;
   }
   const keys = state.view === 'main'
-    ? '↑↓ move  tab focus  enter details  r restart  s stop  u start  f/e// filter  space pause  ? help  q quit'
+    ? '↑↓ move  tab focus  enter details  r restart  s stop  u start  f e / filter  space pause  ? help  q quit'
     : 'esc back  r restart  s stop  u start  ? help  q quit';
   return <Text dimColor wrap="truncate">{fit(keys, columns, false)}</Text>;
 }

@@ -117,6 +117,15 @@ test('no monitor: says so plainly, offers m and the exact command', async (t) =>
   t.is(started, 1, 'one at a time');
 });
 
+test('refused (not root): says why and what to do, and offers no monitor start', async (t) => {
+  const s = setup(t, { startMonitor: () => ({ pid: 1, ended: new Promise(() => undefined) }) });
+  await s.feed(() => s.link.emit('status', { kind: 'refused', message: "the monitor's control socket is root only (connect EACCES)" }));
+  t.regex(s.text(), /REFUSED/);
+  t.regex(s.text(), /the monitor's control socket is root only \(connect EACCES\)/);
+  t.regex(s.text(), /Run vigil tui as root/);
+  t.notRegex(s.text(), /Press m/);
+});
+
 test('disconnected after being live: the last known state stays, marked, with the way back', async (t) => {
   const s = setup(t);
   await live(s);

@@ -19,6 +19,12 @@ test('records are kept in seq order, never twice, and at most FEED_LIMIT of them
   t.is(s.received, 4 + 3 * FEED_LIMIT);
 });
 
+test('a record the monitor could not journal (it repeats the last seq) is still shown', (t) => {
+  const s = run({ type: 'records', records: [record(5), record(5, { unjournaled: true, kind: 'error', reason: 'journal: ENOSPC' }), record(5)] });
+  t.deepEqual(s.feed.map((r) => r.reason), ['record 5', 'journal: ENOSPC']);
+  t.is(s.lastSeq, 5);
+});
+
 test('a paused feed keeps what it showed and counts what came meanwhile', (t) => {
   let s = run({ type: 'records', records: [record(1)] }, { type: 'pause' });
   s = reduce(s, { type: 'records', records: [record(2), record(3)] });
