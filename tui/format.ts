@@ -51,3 +51,20 @@ export function exitSummary(e: { code: number | null; signal: string | null; rea
   const who = e.sender ? ` from ${e.sender.comm} (pid ${e.sender.pid}${e.sender.container ? ` in ${e.sender.container}` : ', host'})` : '';
   return `${how}${why}${who}`;
 }
+
+/** Break text into lines of at most `width` at spaces (a word longer than that is cut). */
+export function wrapWords(text: string, width: number): string[] {
+  if (width <= 0) return [];
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    const next = line ? `${line} ${word}` : word;
+    if (next.length <= width) line = next;
+    else {
+      if (line) lines.push(line);
+      line = word.length > width ? fit(word, width, false) : word;
+    }
+  }
+  if (line || !lines.length) lines.push(line);
+  return lines;
+}

@@ -43,7 +43,14 @@ export async function runTui(options: TuiOptions): Promise<number> {
   process.stdout.write(ENTER_ALT_SCREEN);
   try {
     const ink = render(<App link={link} root={options.root} noColor={noColorFromEnv()} startMonitor={startMonitor} />, { exitOnCtrlC: false, patchConsole: true });
-    await ink.waitUntilExit();
+    // Ended from outside (the terminal closed, kill): leave as `q` does.
+    const end = () => ink.unmount();
+    for (const s of ['SIGTERM', 'SIGHUP', 'SIGINT'] as const) process.once(s, end);
+    try {
+      await ink.waitUntilExit();
+    } finally {
+      for (const s of ['SIGTERM', 'SIGHUP', 'SIGINT'] as const) process.off(s, end);
+    }
   } finally {
     process.stdout.write(LEAVE_ALT_SCREEN);
     link.close();

@@ -3,7 +3,7 @@
  * turns every colour off. Meaning never rests on colour alone: marks and
  * words carry it, colour only helps the eye.
  */
-import { createContext, useContext } from 'react';
+import { createContext } from 'react';
 
 export interface Theme {
   noColor: boolean;
@@ -13,10 +13,4 @@ export const ThemeContext = createContext<Theme>({ noColor: false });
 
 export function noColorFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
   return env.NO_COLOR !== undefined && env.NO_COLOR !== '';
-}
-
-/** A colour name, or undefined when colours are off. */
-export function usePaint(): (color: string | undefined) => string | undefined {
-  const { noColor } = useContext(ThemeContext);
-  return (color) => (noColor ? undefined : color);
 }

@@ -7,7 +7,7 @@
  *    asks, and `y` makes the monitor restart the process; `q` quits and
  *    stops the monitor it started;
  *  - the monitor killed and started again: the TUI reconnects by itself and
- *    shows what happened meanwhile, once.
+ *    shows what happened meanwhile, once; SIGTERM ends it cleanly.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -173,7 +173,11 @@ serial('the monitor restarts: the TUI reconnects by itself and shows what happen
   t.is(exits.length, 1, `the exit shows once:\n${text}`);
   t.regex(exits[0], new RegExp(`killed by SIGKILL from pid ${process.pid}`));
 
-  keys(session, 'q');
+  // Ended from outside (as when the terminal closes): it leaves cleanly too.
+  const shell = Number(tmux('list-panes', '-t', session, '-F', '#{pane_pid}').stdout.trim());
+  const tui = Number(fs.readFileSync(`/proc/${shell}/task/${shell}/children`, 'utf8').trim().split(' ')[0]);
+  t.regex(fs.readFileSync(`/proc/${tui}/cmdline`, 'utf8'), /bin\/vigil\0tui/);
+  process.kill(tui, 'SIGTERM');
   t.is(await exited(statusFile), '0');
   t.true(alive(second.child.pid!), 'quitting leaves a monitor it did not start alone');
   await second.stop();

@@ -4,11 +4,11 @@
  * X a process gave up, ~ one is backing off, ! one has died and is not
  * running; the selected row starts with ›.
  */
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
 import { bytes, fit, since } from '../format.js';
 import { containerTrouble, TROUBLE_MARK, type ContainerRow } from '../model.js';
 import type { Usage } from '../usage.js';
-import { usePaint } from '../theme.js';
+import { Line } from './Line.js';
 
 const TROUBLE_COLOR = { 'given-up': 'red', 'backing-off': 'yellow', failing: 'red' } as const;
 
@@ -32,10 +32,6 @@ function health(c: ContainerRow): string {
   return bad ? `${bad} bad` : 'ok';
 }
 
-export function containerColumns(columns: number): { name: number } {
-  return { name: Math.max(8, Math.min(40, columns - 66)) };
-}
-
 export function ContainerList({ containers, selected, focused, usage, nowMs, columns, height }: {
   containers: ContainerRow[];
   selected: string | null;
@@ -45,31 +41,25 @@ export function ContainerList({ containers, selected, focused, usage, nowMs, col
   columns: number;
   height: number;
 }) {
-  const paint = usePaint();
-  const w = containerColumns(columns);
-  const head = `  ${fit('NAME', w.name)} ${fit('STATE', 8)} ${fit('UP', 7)} ${fit('PROCS', 5)} ${fit('RST', 4)} ${fit('HEALTH', 6)} ${fit('MEMORY', 15)} ${fit('CPU', 10, false)}`;
+  const nameW = Math.max(8, Math.min(40, columns - 66));
+  const head = `  ${fit('NAME', nameW)} ${fit('STATE', 8)} ${fit('UP', 7)} ${fit('PROCS', 5)} ${fit('RST', 4)} ${fit('HEALTH', 6)} ${fit('MEMORY', 15)} CPU`;
   const rows = Math.max(1, height - 2);
   const at = Math.max(0, containers.findIndex((c) => c.name === selected));
   const first = Math.min(Math.max(0, at - rows + 1), Math.max(0, containers.length - rows));
   const shown = containers.slice(first, first + rows);
+  const title = `${focused ? '▸ ' : '  '}Containers (${containers.length})${first > 0 ? ` ↑${first}` : ''}${first + rows < containers.length ? ` ↓${containers.length - first - rows}` : ''}`;
   return (
     <Box flexDirection="column" height={height}>
-      <Text bold color={paint(focused ? 'cyan' : undefined)} wrap="truncate">
-        {fit(`${focused ? '▸ ' : '  '}Containers (${containers.length})${first > 0 ? ` ↑${first}` : ''}${first + rows < containers.length ? ` ↓${containers.length - first - rows}` : ''}`, columns, false)}
-      </Text>
-      <Text dimColor wrap="truncate">{fit(head, columns, false)}</Text>
-      {containers.length === 0 ? <Text dimColor>  no containers (vigil run SPEC.yaml creates one)</Text> : null}
+      <Line text={title} width={columns} bold color={focused ? 'cyan' : undefined} />
+      <Line text={head} width={columns} dim />
+      {containers.length === 0 ? <Line text="  no containers (vigil run SPEC.yaml creates one)" width={columns} dim /> : null}
       {shown.map((c) => {
         const trouble = containerTrouble(c);
         const running = c.processes.filter((p) => p.state === 'running').length;
         const restarts = c.processes.reduce((a, p) => a + p.restarts, 0);
         const sel = c.name === selected;
-        const line = `${sel ? '›' : ' '}${trouble ? TROUBLE_MARK[trouble] : ' '}${fit(c.name, w.name)} ${fit(c.state, 8)} ${fit(c.state === 'running' ? since(c.startedAt, nowMs) : '-', 7)} ${fit(`${running}/${c.processes.length}`, 5)} ${fit(String(restarts), 4)} ${fit(health(c), 6)} ${fit(memText(c, usage.get(c.name)), 15)} ${fit(cpuText(c, usage.get(c.name)), 10, false)}`;
-        return (
-          <Text key={c.name} wrap="truncate" inverse={sel && focused} bold={sel} color={paint(trouble ? TROUBLE_COLOR[trouble] : c.state === 'running' ? undefined : 'gray')}>
-            {fit(line, columns, false)}
-          </Text>
-        );
+        const line = `${sel ? '›' : ' '}${trouble ? TROUBLE_MARK[trouble] : ' '}${fit(c.name, nameW)} ${fit(c.state, 8)} ${fit(c.state === 'running' ? since(c.startedAt, nowMs) : '-', 7)} ${fit(`${running}/${c.processes.length}`, 5)} ${fit(String(restarts), 4)} ${fit(health(c), 6)} ${fit(memText(c, usage.get(c.name)), 15)} ${cpuText(c, usage.get(c.name))}`;
+        return <Line key={c.name} text={line} width={columns} inverse={sel && focused} bold={sel} color={trouble ? TROUBLE_COLOR[trouble] : c.state === 'running' ? undefined : 'gray'} />;
       })}
     </Box>
   );

@@ -2,13 +2,13 @@
  * One process or one container in full: state, policy, death tally, the
  * recent events that concern it, and (for a process) its log's tail.
  */
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
 import type { JournalRecord } from '../../src/journal/journal.js';
-import { bytes, duration, exitSummary, fit, since } from '../format.js';
+import { bytes, duration, exitSummary, since } from '../format.js';
 import type { ContainerRow, PolicyView, ProcessRow } from '../model.js';
 import { useLogTail, type TailReader } from '../hooks/use-log-tail.js';
 import type { Usage } from '../usage.js';
-import { usePaint } from '../theme.js';
+import { Line } from './Line.js';
 import { processInfo } from './ProcessTree.js';
 import { kindColor, recordLine } from './EventFeed.js';
 
@@ -31,11 +31,10 @@ export function tallyText(p: ProcessRow, nowMs: number): string {
 }
 
 function Lines({ items, columns }: { items: Array<{ text: string; color?: string; bold?: boolean }>; columns: number }) {
-  const paint = usePaint();
   return (
     <>
       {items.map((l, i) => (
-        <Text key={i} wrap="truncate" color={paint(l.color)} bold={l.bold}>{fit(l.text, columns, false)}</Text>
+        <Line key={i} text={l.text} width={columns} color={l.color} bold={l.bold} />
       ))}
     </>
   );
@@ -79,11 +78,11 @@ export function DetailView({ container, process, events, usage, nextRestartMs, n
   return (
     <Box flexDirection="column" height={height}>
       <Lines items={top} columns={columns} />
-      <Text bold>{`  Recent events (${events.length})`}</Text>
+      <Line text={`  Recent events (${events.length})`} width={columns} bold />
       <Lines items={shown.length ? shown.map((r) => ({ text: recordLine(r), color: kindColor(r) })) : [{ text: '  none in the feed' }]} columns={columns} />
       {p ? (
         <>
-          <Text bold wrap="truncate">{fit(`  Log tail (${p.logFile ?? 'no log file known'})`, columns, false)}</Text>
+          <Line text={`  Log tail (${p.logFile ?? 'no log file known'})`} width={columns} bold />
           <Lines items={tail.error ? [{ text: `  ${tail.error}` }] : tail.lines.length ? tail.lines.map((t) => ({ text: t })) : [{ text: '  (empty)' }]} columns={columns} />
         </>
       ) : null}

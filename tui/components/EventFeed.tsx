@@ -3,10 +3,10 @@
  * reason (which names the signal's sender, the decision and its delay).
  * The title says which filters apply and whether the feed is paused.
  */
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
 import type { JournalRecord } from '../../src/journal/journal.js';
-import { clockTime, fit } from '../format.js';
-import { usePaint } from '../theme.js';
+import { clockTime } from '../format.js';
+import { Line } from './Line.js';
 
 export function kindColor(r: JournalRecord): string | undefined {
   switch (r.kind) {
@@ -44,17 +44,14 @@ export function EventFeed({ records, total, title, columns, height }: {
   columns: number;
   height: number;
 }) {
-  const paint = usePaint();
   const rows = Math.max(1, height - 1);
   const shown = records.slice(-rows);
   return (
     <Box flexDirection="column" height={height}>
-      <Text bold wrap="truncate">{fit(`  Events (${records.length} shown of ${total} kept)${title ? ` · ${title}` : ''}`, columns, false)}</Text>
-      {shown.length === 0 ? <Text dimColor>  no events{total ? ' match the filters' : ' yet'}</Text> : null}
+      <Line text={`  Events (${records.length} shown of ${total} kept)${title ? ` · ${title}` : ''}`} width={columns} bold />
+      {shown.length === 0 ? <Line text={`  no events${total ? ' match the filters' : ' yet'}`} width={columns} dim /> : null}
       {shown.map((r, i) => (
-        <Text key={r.unjournaled === true ? `u${r.seq}:${i}` : r.seq} wrap="truncate" color={paint(kindColor(r))} bold={r.kind === 'give-up' || r.alert === true}>
-          {fit(recordLine(r), columns, false)}
-        </Text>
+        <Line key={r.unjournaled === true ? `u${r.seq}:${i}` : r.seq} text={recordLine(r)} width={columns} color={kindColor(r)} bold={r.kind === 'give-up' || r.alert === true} />
       ))}
     </Box>
   );

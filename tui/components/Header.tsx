@@ -1,15 +1,14 @@
 /**
- * Two lines: where (host, kernel, cgroup layout, monitor pid, version,
- * uptime) and how fresh (tracer state, events per second, drops, last
+ * Two lines: where (host, monitor pid and uptime, version, kernel, cgroup
+ * layout) and how fresh (tracer state, events per second, drops, last
  * event, and LIVE / STALE / NO MONITOR / DISCONNECTED in words).
  */
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
 import { duration, fit, since } from '../format.js';
 import { isStale, type TuiState } from '../state.js';
-import { usePaint } from '../theme.js';
+import { Line } from './Line.js';
 
 export function Header({ state, nowMs, columns }: { state: TuiState; nowMs: number; columns: number }) {
-  const paint = usePaint();
   const m = state.snapshot?.monitor;
   const link = state.link;
   let mark: { text: string; color: string };
@@ -31,14 +30,14 @@ export function Header({ state, nowMs, columns }: { state: TuiState; nowMs: numb
   const drops = m ? (m.tracerDrops === '0' ? 'drops 0' : `DROPS ${m.tracerDrops}`) : 'drops ?';
   const last = m ? `last event ${m.lastEventAt ? `${since(m.lastEventAt, nowMs)} ago` : 'none'} (seq ${Math.max(m.lastSeq, state.lastSeq)})` : '';
   const left = `${tracerText} · ${eps} ev/s · ${drops} · ${last}`;
-  const room = Math.max(0, columns - mark.text.length - 1);
+  const markText = fit(mark.text, columns, false);
+  const room = Math.max(0, columns - markText.length - 1);
   return (
     <Box flexDirection="column">
-      <Text bold wrap="truncate">{fit(where, columns, false)}</Text>
+      <Line text={where} width={columns} bold />
       <Box>
-        <Text wrap="truncate" color={paint(m && m.tracerDrops !== '0' ? 'yellow' : undefined)}>{fit(left, room)}</Text>
-        <Text> </Text>
-        <Text bold inverse={link.kind !== 'live' || isStale(state, nowMs)} color={paint(mark.color)}>{mark.text}</Text>
+        {room > 0 ? <Line text={`${fit(left, room)} `} width={room + 1} color={m && m.tracerDrops !== '0' ? 'yellow' : undefined} /> : null}
+        <Line text={markText} width={columns} bold inverse={link.kind !== 'live' || isStale(state, nowMs)} color={mark.color} />
       </Box>
     </Box>
   );

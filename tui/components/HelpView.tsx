@@ -1,6 +1,6 @@
 /** `?`: every key, the marks, and what the feed's filters do. */
-import { Box, Text } from 'ink';
-import { fit } from '../format.js';
+import { Box } from 'ink';
+import { Line } from './Line.js';
 
 export const KEYS: Array<[string, string]> = [
   ['↑ ↓  j k', 'move in the focused list'],
@@ -24,12 +24,12 @@ const MARKS = 'Marks: X a process gave up · ~ backing off (restart pending) · 
 export function HelpView({ columns, height }: { columns: number; height: number }) {
   return (
     <Box flexDirection="column" height={height}>
-      <Text bold>  Keys</Text>
+      <Line text="  Keys" width={columns} bold />
       {KEYS.map(([k, what]) => (
-        <Text key={k} wrap="truncate">{fit(`  ${k.padEnd(10)} ${what}`, columns, false)}</Text>
+        <Line key={k} text={`  ${k.padEnd(10)} ${what}`} width={columns} />
       ))}
-      <Text wrap="truncate">{fit(`  ${MARKS}`, columns, false)}</Text>
-      <Text wrap="truncate">{fit('  The header says LIVE only while snapshots come; STALE, NO MONITOR and DISCONNECTED say how old the figures are.', columns, false)}</Text>
+      <Line text={`  ${MARKS}`} width={columns} />
+      <Line text="  The header says LIVE only while snapshots come; STALE, NO MONITOR and DISCONNECTED say how old the figures are." width={columns} />
     </Box>
   );
 }

@@ -4,10 +4,10 @@
  * the sender of a fatal signal), or when the monitor restarts it next while
  * it backs off.
  */
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
 import { duration, exitSummary, fit, since } from '../format.js';
 import { processTrouble, TROUBLE_MARK, type ContainerRow, type ProcessRow } from '../model.js';
-import { usePaint } from '../theme.js';
+import { Line } from './Line.js';
 
 export function processInfo(p: ProcessRow, nextRestartMs: number | null, nowMs: number): string {
   if (p.state === 'backing-off') {
@@ -28,12 +28,11 @@ export function ProcessTree({ container, selected, focused, nextRestart, nowMs, 
   columns: number;
   height: number;
 }) {
-  const paint = usePaint();
   if (!container) {
     return (
       <Box flexDirection="column" height={height}>
-        <Text bold>  Processes</Text>
-        <Text dimColor>  no container selected</Text>
+        <Line text="  Processes" width={columns} bold />
+        <Line text="  no container selected" width={columns} dim />
       </Box>
     );
   }
@@ -44,22 +43,17 @@ export function ProcessTree({ container, selected, focused, nextRestart, nowMs, 
   const nameW = Math.max(8, Math.min(24, Math.max(...ps.map((p) => p.name.length))));
   // Health checks are not built yet (SPEC's `health` is refused): no column until a process has one.
   const withHealth = ps.some((p) => p.health !== null);
+  const title = `${focused ? '▸ ' : '  '}Processes of ${container.name}${first > 0 ? ` ↑${first}` : ''}${first + rows < ps.length ? ` ↓${ps.length - first - rows}` : ''}`;
   return (
     <Box flexDirection="column" height={height}>
-      <Text bold color={paint(focused ? 'cyan' : undefined)} wrap="truncate">
-        {fit(`${focused ? '▸ ' : '  '}Processes of ${container.name}${first > 0 ? ` ↑${first}` : ''}${first + rows < ps.length ? ` ↓${ps.length - first - rows}` : ''}`, columns, false)}
-      </Text>
-      <Text dimColor wrap="truncate">{fit(`  vigil-init ${container.pid ?? '-'} (${container.state})`, columns, false)}</Text>
+      <Line text={title} width={columns} bold color={focused ? 'cyan' : undefined} />
+      <Line text={`  vigil-init ${container.pid ?? '-'} (${container.state})`} width={columns} dim />
       {ps.slice(first, first + rows).map((p, i) => {
         const last = first + i === ps.length - 1;
         const trouble = processTrouble(p);
         const sel = p.name === selected;
         const line = `${sel ? '›' : ' '}${trouble ? TROUBLE_MARK[trouble] : ' '}${last ? '└─' : '├─'} ${fit(String(p.pid ?? '-'), 7)} ${fit(p.name, nameW)} ${fit(p.state, 11)} ${fit(`r${p.restarts}`, 4)} ${withHealth ? `${fit(p.health ?? '-', 7)} ` : ''}${processInfo(p, nextRestart(p.name), nowMs)}`;
-        return (
-          <Text key={p.name} wrap="truncate" inverse={sel && focused} bold={sel} color={paint(trouble === 'backing-off' ? 'yellow' : trouble ? 'red' : p.state === 'running' ? undefined : 'gray')}>
-            {fit(line, columns, false)}
-          </Text>
-        );
+        return <Line key={p.name} text={line} width={columns} inverse={sel && focused} bold={sel} color={trouble === 'backing-off' ? 'yellow' : trouble ? 'red' : p.state === 'running' ? undefined : 'gray'} />;
       })}
     </Box>
   );
