@@ -33,3 +33,10 @@ test('tui/ imports only the control client, the protocol and record types of src
     }
   }
 });
+
+test('tui/ draws text only through Line (Ink caches every string a <Text> shows, forever)', (t) => {
+  for (const file of sources(path.join(PACKAGE_ROOT, 'tui'))) {
+    const code = fs.readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
+    t.notRegex(code, /<Text[\s>]/, `${path.relative(PACKAGE_ROOT, file)} uses <Text>`);
+  }
+});
