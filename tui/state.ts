@@ -9,15 +9,16 @@
  * at most LAST_EXIT_LIMIT entries, whatever the event rate.
  */
 import type { Snapshot } from '../src/control/protocol.js';
-import type { JournalRecord } from '../src/journal/journal.js';
-import { containersOf, type ContainerRow } from './model.js';
+import type { JournalKind, JournalRecord } from '../src/journal/journal.js';
+import { containersOf } from './model.js';
 
 export const FEED_LIMIT = 1000;
 const LAST_EXIT_LIMIT = 1000;
 /** A snapshot older than this is shown as stale. */
 export const STALE_AFTER_MS = 5000;
 
-export const EVENT_KINDS = ['exit', 'signal', 'oom', 'restart', 'give-up', 'health', 'operator', 'start', 'stop', 'lost', 'monitor', 'error'] as const;
+/** The journal's kinds (a copy: the TUI takes only types from the journal; a test keeps them equal). */
+export const EVENT_KINDS = ['exit', 'signal', 'oom', 'restart', 'give-up', 'health', 'operator', 'start', 'stop', 'lost', 'monitor', 'error'] as const satisfies readonly JournalKind[];
 
 export type LinkStatus =
   | { kind: 'connecting' }
@@ -262,10 +263,6 @@ export function visibleFeed(s: TuiState): JournalRecord[] {
     if (needle && !`${r.kind} ${r.container ?? ''}/${r.process ?? ''} ${r.pid ?? ''} ${r.reason}`.toLowerCase().includes(needle)) return false;
     return true;
   });
-}
-
-export function selectedContainerRow(s: TuiState): ContainerRow | null {
-  return containersOf(s.snapshot).find((c) => c.name === s.selectedContainer) ?? null;
 }
 
 /** When the monitor will restart a process that is backing off (from its last exit record). */

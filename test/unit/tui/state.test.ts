@@ -1,5 +1,6 @@
 import test from 'ava';
-import { FEED_LIMIT, initialState, isStale, nextRestartAtMs, reduce, STALE_AFTER_MS, visibleFeed, type TuiAction, type TuiState } from '../../../tui/state.js';
+import { JOURNAL_KINDS } from '../../../src/journal/journal.js';
+import { EVENT_KINDS, FEED_LIMIT, initialState, isStale, nextRestartAtMs, reduce, STALE_AFTER_MS, visibleFeed, type TuiAction, type TuiState } from '../../../tui/state.js';
 import { container, NOW, proc, record, snapshot } from '../../helpers/tui-fixtures.js';
 
 function run(...actions: TuiAction[]): TuiState {
@@ -107,4 +108,8 @@ test('actions ask first; what they apply to depends on the focus', (t) => {
   s = reduce(reduce(s, { type: 'move', by: 1 }), { type: 'ask', action: 'restart', atMs: NOW });
   t.deepEqual(s.confirm, { action: 'restart', target: { container: 'alpha', process: 'db' } });
   t.regex(reduce(initialState(), { type: 'ask', action: 'restart', atMs: NOW }).message!.text, /select a container/);
+});
+
+test('the kinds the filter knows are the journal\'s', (t) => {
+  t.deepEqual([...EVENT_KINDS], [...JOURNAL_KINDS]);
 });
