@@ -21,7 +21,7 @@ export function Footer({ state, nowMs, columns }: { state: TuiState; nowMs: numb
     return <Line text={state.message.text} width={columns} color={state.message.error ? 'red' : 'green'} bold={state.message.error} />;
   }
   const keys = state.view === 'main'
-    ? '↑↓ move  tab focus  enter details  r restart  s stop  u start  f e / filter  space pause  ? help  q quit'
-    : 'esc back  r restart  s stop  u start  ? help  q quit';
+    ? '? help  q quit  ↑↓ move  tab focus  enter details  r restart  s stop  u start  f e / filter  space pause'
+    : '? help  q quit  esc back  r restart  s stop  u start';
   return <Line text={keys} width={columns} dim />;
 }

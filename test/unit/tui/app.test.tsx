@@ -94,6 +94,7 @@ test('populated: marks, process tree with reasons and the next restart, feed wit
   t.regex(text, /give-up\s+gateway\/relay 4250: 5 deaths/);
   t.regex(text, /256M/);
   for (const line of s.lines()) t.true(line.length <= 80, `fits 80 columns: ${JSON.stringify(line)}`);
+  t.regex(s.lines().at(-1)!, /^\? help  q quit  ↑↓ move/, 'help and quit stay on an 80-column footer');
   t.true(s.lines().length <= 23, 'leaves the last row free (Ink never clears the screen)');
 });
 
