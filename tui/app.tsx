@@ -7,7 +7,7 @@
  * Height: the App draws at most rows - 1 lines, so Ink redraws in place and
  * never has to clear the terminal.
  */
-import { Box, useApp, useInput } from 'ink';
+import { Box, useApp, useInput, type Key } from 'ink';
 import { useCallback, useMemo, useReducer, useRef } from 'react';
 import type { Timers } from './batcher.js';
 import { ContainerList } from './components/ContainerList.js';
@@ -110,7 +110,7 @@ export function App(props: AppProps) {
     }
   }, [props.startMonitor, props.root, say]);
 
-  useInput((input, key) => {
+  const onKey = (input: string, key: Key) => {
     const s = stateRef.current;
     if (s.confirm) {
       dispatch({ type: 'confirmed' });
@@ -151,6 +151,18 @@ export function App(props: AppProps) {
     else if (input === '/') dispatch({ type: 'prompt', kind: 'search' });
     else if (input === ' ' || input === 'p') dispatch({ type: 'pause' });
     else if (input === 'm') startMonitor();
+  };
+
+  useInput((input, key) => {
+    // Keys typed faster than we read arrive as one chunk, which Ink does not
+    // split ("\tr"): take them one by one. A question is answered only by a
+    // key of its own (a chunk never confirms: each key sees the state from
+    // before the chunk, when no question was open).
+    if (input.length > 1 && !key.ctrl && !key.meta && !input.startsWith('\x1b') && !stateRef.current.prompt) {
+      for (const c of input) onKey(c === '\t' || c === '\r' ? '' : c, { ...key, tab: c === '\t', return: c === '\r' });
+      return;
+    }
+    onKey(input, key);
   });
 
   const { columns, rows } = size;

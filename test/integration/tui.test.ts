@@ -115,6 +115,12 @@ serial('no monitor, m starts one; a kill shows its exit, reason and restart; r t
   keys(session, 'm');
   const started = await see(t, session, /started vigil monitor \(pid (\d+)\); it stops when you quit/);
   const ownMonitor = Number(started[1]);
+  // Should this test fail half-way, the next must not find this monitor.
+  t.teardown(async () => {
+    tmux('kill-session', '-t', session);
+    for (let i = 0; i < 50 && alive(ownMonitor); i++) await sleep(100);
+    if (alive(ownMonitor)) process.kill(ownMonitor, 'SIGKILL');
+  });
   await see(t, session, /LIVE/);
   await see(t, session, new RegExp(`${NAME}\\s+running\\s+\\S+\\s+2/2`));
   await see(t, session, /tracer attached, pinned/);
@@ -129,7 +135,9 @@ serial('no monitor, m starts one; a kill shows its exit, reason and restart; r t
   await see(t, session, new RegExp(`${replacement}\\s+svc\\s+running\\s+r1\\s+up [^\\n]*last: SIGKILL from node \\(pid ${process.pid}, host\\)`));
 
   // The restart key on the selected process: it asks first.
-  keys(session, 'Tab', 'r');
+  keys(session, 'Tab');
+  await see(t, session, /▸ Processes of/);
+  keys(session, 'r');
   await see(t, session, new RegExp(`Restart process ${NAME}/svc\\? y to confirm`));
   keys(session, 'y');
   await see(t, session, new RegExp(`restart of ${NAME}/svc done \\(journal seq \\d+\\)`));

@@ -270,6 +270,15 @@ test('restart asks first: n cancels, y asks the monitor for exactly the selectio
   t.deepEqual(s.link.requests.at(-1), { action: 'start', target: { container: 'dispatch', process: null } });
 });
 
+test('keys that arrive in one chunk are taken one by one, but never answer a question', async (t) => {
+  const s = setup(t);
+  await live(s);
+  s.stdin.write('\tjry');
+  await tick();
+  t.regex(s.text(), /Restart process dispatch\/historian\? y to confirm/);
+  t.is(s.link.requests.length, 0);
+});
+
 test('filter, search and pause from the keyboard', async (t) => {
   const s = setup(t);
   await live(s);
