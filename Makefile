@@ -40,7 +40,7 @@ native/addon/build/Release/vigil_native.node: $(wildcard native/addon/*.c native
 	cd native/addon && ../../$(NODE_GYP) rebuild --nodedir=$(NODEDIR) --loglevel=warn >/dev/null
 
 dist: dist/.stamp
-dist/.stamp: $(shell find src test bench -name '*.ts' 2>/dev/null) tsconfig.json
+dist/.stamp: $(shell find src tui test bench -name '*.ts' -o -name '*.tsx' 2>/dev/null) tsconfig.json package.json
 	node_modules/.bin/tsc -p . && touch $@
 
 clean:

@@ -10,8 +10,9 @@ die() { echo "setup: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "run as root (vigil creates namespaces, cgroups and BPF programs)"
 
 # --- Debian packages: compilers, libbpf, the BPF toolchain; busybox-static and
-# runc for the OCI bundle test (a rootfs it builds, compared with runc run) ---
-APT_PACKAGES="clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config make gcc libc6-dev g++ python3 busybox-static runc"
+# runc for the OCI bundle test (a rootfs it builds, compared with runc run);
+# tmux for the TUI's end-to-end test ---
+APT_PACKAGES="clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config make gcc libc6-dev g++ python3 busybox-static runc tmux"
 missing=""
 for p in $APT_PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

@@ -38,6 +38,7 @@ usage: vigil [--root DIR] [--cgroup-parent P] COMMAND ...
           [--metrics 127.0.0.1:PORT]  Prometheus metrics (loopback only)
           [--hook EVENTS=/CMD]  run CMD on the host for those events (JSON on
                                 stdin); SIGHUP re-reads spec files' policies
+  tui                           the live terminal UI (keys: ? in it)
   doctor                        can this host run vigil?
 
   --root DIR (or VIGIL_ROOT)    where state lives (default /run/vigil)
@@ -110,6 +111,8 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./monitor.js')).cmdMonitor(ctx, rest);
     case 'doctor':
       return (await import('./monitor.js')).cmdDoctor(ctx, rest);
+    case 'tui':
+      return (await import('./tui.js')).cmdTui(ctx, rest);
     default:
       throw new UsageError(`unknown command "${command}" (see vigil --help)`);
   }

@@ -95,6 +95,10 @@ export class ControlClient extends EventEmitter<ControlClientEvents> {
     return this.request({ type: 'restart', container, process });
   }
 
+  start(container: string, process: string | null = null): Promise<unknown> {
+    return this.request({ type: 'start', container, process });
+  }
+
   stop(container: string, process: string | null = null, timeoutMs?: number): Promise<unknown> {
     return this.request({ type: 'stop', container, process, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
   }

@@ -31,10 +31,11 @@ export type Request =
   | { id: number; type: 'snapshot' }
   | { id: number; type: 'subscribe'; since: number }
   | { id: number; type: 'restart'; container: string; process?: string | null }
+  | { id: number; type: 'start'; container: string; process?: string | null }
   | { id: number; type: 'stop'; container: string; process?: string | null; timeoutMs?: number };
 
 export type RequestType = Request['type'];
-export const REQUEST_TYPES: readonly RequestType[] = ['snapshot', 'subscribe', 'restart', 'stop'];
+export const REQUEST_TYPES: readonly RequestType[] = ['snapshot', 'subscribe', 'restart', 'start', 'stop'];
 
 export interface MonitorInfo {
   pid: number;
@@ -45,13 +46,24 @@ export interface MonitorInfo {
   uptimeMs: number;
   /** Events the tracer could not put in its ring buffer, in all. */
   tracerDrops: string;
-  /** The tracer's mode, build and per-kind counts (monitor/tracer-health.ts TracerView). */
-  tracer?: object;
   lastSeq: number;
   lastEventAt: string | null;
+  /** Where the monitor runs (absent from monitors older than the TUI). */
+  host?: { hostname: string; kernel: string; cgroupLayout: 'v2' | 'hybrid' | 'unknown' };
+  /**
+   * The tracer as the monitor sees it: its programs attached (link pins
+   * present), its maps pinned, and how many kernel events the monitor has
+   * read since it started (a client derives events per second from two
+   * snapshots); with its mode, build and per-kind counts (monitor/tracer-health.ts
+   * TracerView) where the monitor knows them.
+   */
+  tracer?: { pinDir: string; attached: boolean; pinned: boolean; events: number; [more: string]: unknown };
 }
 
-/** As `vigil inspect` shows a container. */
+/**
+ * As `vigil inspect` shows a container; each process also carries its restart
+ * `policy`, its death tally `deaths` (ISO times) and its `logFile`.
+ */
 export type ContainerView = Record<string, unknown> & { name: string; state: string; processes: Array<Record<string, unknown> & { name: string; state: string }> };
 
 export interface Snapshot {
@@ -81,7 +93,7 @@ export function requestProblem(v: unknown): string | null {
   if (!Number.isSafeInteger(r.id)) return 'id: expected an integer';
   if (!REQUEST_TYPES.includes(r.type as RequestType)) return `type: expected one of ${REQUEST_TYPES.join(', ')}, got ${JSON.stringify(r.type)}`;
   if (r.type === 'subscribe' && !(Number.isSafeInteger(r.since) && (r.since as number) >= 0)) return 'since: expected a seq (an integer >= 0)';
-  if (r.type === 'restart' || r.type === 'stop') {
+  if (r.type === 'restart' || r.type === 'start' || r.type === 'stop') {
     if (typeof r.container !== 'string' || !r.container) return 'container: expected a container name';
     if (r.process !== undefined && r.process !== null && (typeof r.process !== 'string' || !r.process)) return 'process: expected a process name or null';
     if (r.type === 'stop' && r.timeoutMs !== undefined && !(typeof r.timeoutMs === 'number' && r.timeoutMs >= 0 && r.timeoutMs <= 3_600_000)) return 'timeoutMs: expected milliseconds between 0 and 3600000';

@@ -1,17 +1,20 @@
 /**
  * The monitor's side of the control socket: what a snapshot holds, and the
- * operator's restart and stop, performed by the same launcher code as the
+ * operator's restart, start and stop, performed by the same launcher code as the
  * CLI (as `vigil` child processes, so the monitor never waits on a stop
  * timeout) and so recorded as operator intent, never answered by an
  * automatic restart.
  */
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { inspectView } from '../cli/view.js';
 import { ControlServer, type CommandRequest, type Peer } from '../control/server.js';
 import { PROTOCOL_VERSION, type ContainerView, type Snapshot } from '../control/protocol.js';
 import { journalDir, readJournal } from '../journal/journal.js';
+import { detectLayout } from '../launcher/cgroups.js';
 import { PACKAGE_ROOT } from '../paths.js';
-import type { Store } from '../state/store.js';
+import type { ContainerState, Store } from '../state/store.js';
 import { drops } from '../tracer/tracer.js';
 import type { TreeNodeView } from './process-tree.js';
 import type { TracerView } from './tracer-health.js';
@@ -26,9 +29,16 @@ export interface SnapshotExtras {
   tracer: () => TracerView;
   /** A container's processes as the tracer's fork/exec/exit events describe them. */
   tree: (cgroupId: bigint) => TreeNodeView[];
+  /** Kernel events the monitor has read since it started. */
+  events: () => number;
 }
 
+/** Pins of an attached tracer (the links every build has) and of its maps (src/tracer, native/addon/tracer.c). */
+const LINK_PINS = ['link_exit', 'link_signal'];
+const MAP_PINS = ['events', 'watched', 'drops'];
+
 export function startControl(store: Store, reporter: Reporter, startedAtMs: number, extras?: SnapshotExtras): ControlServer {
+  const host = { hostname: os.hostname(), kernel: os.release(), cgroupLayout: cgroupLayout() };
   const server = ControlServer.listen(store.root, {
     snapshot: (): Snapshot => ({
       monitor: {
@@ -39,12 +49,19 @@ export function startControl(store: Store, reporter: Reporter, startedAtMs: numb
         startedAt: new Date(startedAtMs).toISOString(),
         uptimeMs: Date.now() - startedAtMs,
         tracerDrops: tracerDrops(store),
-        ...(extras ? { tracer: extras.tracer() } : {}),
         lastSeq: reporter.lastSeq,
         lastEventAt: reporter.lastRecordAt,
+        host,
+        tracer: {
+          ...(extras ? extras.tracer() : {}),
+          pinDir: store.pinDir,
+          attached: LINK_PINS.every((p) => fs.existsSync(path.join(store.pinDir, p))),
+          pinned: MAP_PINS.every((p) => fs.existsSync(path.join(store.pinDir, p))),
+          events: extras ? extras.events() : 0,
+        },
       },
       containers: store.list().map((c) => {
-        const view = inspectView(c) as ContainerView;
+        const view = containerView(store, c);
         return extras && c.cgroup ? { ...view, tree: extras.tree(BigInt(c.cgroup.id)) } : view;
       }),
     }),
@@ -54,6 +71,25 @@ export function startControl(store: Store, reporter: Reporter, startedAtMs: numb
   });
   reporter.onRecord((r) => server.publish(r));
   return server;
+}
+
+function cgroupLayout(): 'v2' | 'hybrid' | 'unknown' {
+  try {
+    return detectLayout().kind;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** `vigil inspect`'s view plus what a live client shows in details: policy, death tally, log file. */
+function containerView(store: Store, c: ContainerState): ContainerView {
+  const view = inspectView(c) as ContainerView;
+  view.processes = view.processes.map((p) => {
+    const spec = c.spec.processes.find((q) => q.name === p.name);
+    const state = c.processes.find((q) => q.name === p.name);
+    return { ...p, policy: spec?.restart ?? null, deaths: state?.deaths ?? [], logFile: store.logFile(c.name, p.name) };
+  });
+  return view;
 }
 
 function tracerDrops(store: Store): string {
@@ -87,7 +123,7 @@ async function operatorCommand(store: Store, reporter: Reporter, request: Comman
     kind: request.type === 'stop' ? 'stop' : 'start', container: request.container, process: request.process ?? null,
     pid: request.type === 'stop' ? pid : (now ? now.pid : after?.init?.pid ?? null),
     action: request.type, peerPid: peer.pid,
-    reason: request.type === 'stop' ? `operator stop of ${target} done: not restarted` : `operator restart of ${target} done`,
+    reason: request.type === 'stop' ? `operator stop of ${target} done: not restarted` : `operator ${request.type} of ${target} done`,
   });
   return { seq: done.seq, container: after ? inspectView(after) : null };
 }

@@ -95,7 +95,7 @@ export class Monitor {
     this.reporter.attachJournal(journal);
     const { cutBytes, cutWhy, lastSeq } = journal.recovery;
     if (cutBytes) this.note(`journal: cut ${cutBytes} byte(s) off its tail (${cutWhy}); numbering continues after seq ${lastSeq}`);
-    this.control = startControl(this.store, this.reporter, Date.now(), { tracer: () => this.tracerHealth.view(), tree: (id) => this.tree.view(id) });
+    this.control = startControl(this.store, this.reporter, Date.now(), { tracer: () => this.tracerHealth.view(), tree: (id) => this.tree.view(id), events: () => this.counters.events });
     this.supervision.start();
     const support = tracerSupport();
     if (support.mode === 'degraded') {

@@ -8,9 +8,11 @@ test('requests are checked field by field', (t) => {
   t.is(requestProblem({ id: 3, type: 'stop', container: 'svc', process: 'api', timeoutMs: 1000 }), null);
   t.is(requestProblem([]), 'a request must be a map');
   t.is(requestProblem({ type: 'snapshot' }), 'id: expected an integer');
-  t.regex(requestProblem({ id: 1, type: 'reboot' }) ?? '', /^type: expected one of snapshot, subscribe, restart, stop, got "reboot"/);
+  t.regex(requestProblem({ id: 1, type: 'reboot' }) ?? '', /^type: expected one of snapshot, subscribe, restart, start, stop, got "reboot"/);
   t.is(requestProblem({ id: 1, type: 'subscribe', since: -1 }), 'since: expected a seq (an integer >= 0)');
   t.is(requestProblem({ id: 1, type: 'restart' }), 'container: expected a container name');
+  t.is(requestProblem({ id: 4, type: 'start', container: 'svc', process: 'api' }), null);
+  t.is(requestProblem({ id: 1, type: 'start' }), 'container: expected a container name');
   t.is(requestProblem({ id: 1, type: 'restart', container: 'svc', process: 5 }), 'process: expected a process name or null');
   t.regex(requestProblem({ id: 1, type: 'stop', container: 'svc', timeoutMs: -5 }) ?? '', /^timeoutMs:/);
 });
