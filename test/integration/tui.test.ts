@@ -127,7 +127,7 @@ serial('no monitor, m starts one; a kill shows its exit, reason and restart; r t
 
   const victim = pidOf(t, 'svc');
   process.kill(victim, 'SIGKILL');
-  await see(t, session, new RegExp(`exit\\s+${NAME}/svc ${victim}: killed by SIGKILL from pid ${process.pid} \\(node, host\\)[^\\n]*restart`));
+  await see(t, session, new RegExp(`exit\\s+${NAME}/svc ${victim}: killed by SIGKILL from pid ${process.pid} \\(node, host\\)[^\\n]*attempt 1, next in`));
   const restarted = await see(t, session, new RegExp(`restart\\s+${NAME}/svc (\\d+): restarted as pid \\d+`));
   const replacement = Number(restarted[1]);
   t.not(replacement, victim);
