@@ -202,8 +202,14 @@ export function cmdLogs(ctx: Context, argv: string[]): Promise<number> | number 
     for (const l of lines.slice(Math.max(0, lines.length - tail))) ctx.out(`${prefix(n)}${l}\n`);
   }
   if (!p.flags.follow) return 0;
-  return new Promise<number>(() => {
-    setInterval(() => {
+  return new Promise<number>((resolve) => {
+    const timer = setInterval(() => {
+      // A removed container has no more to say (its logs went with it).
+      if (!ctx.store.tryRead(name)) {
+        clearInterval(timer);
+        resolve(0);
+        return;
+      }
       for (const n of procs) {
         const file = ctx.store.logFile(name, n);
         let size = 0;

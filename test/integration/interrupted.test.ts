@@ -148,3 +148,18 @@ serial('concurrent restarts of one container: each succeeds or says why, and the
   env.ok(t, 'rm', '-f', 'contended');
   t.deepEqual(env.leftovers(['contended']), []);
 });
+
+serial('logs -f ends when its container is removed, instead of polling for ever', async (t) => {
+  env.ok(t, 'run', '--name', 'chatty', '--', '/bin/sh', '-c', 'while true; do echo tick; sleep 0.1; done');
+  const follower = spawn(process.execPath, [VIGIL, 'logs', '-f', 'chatty'], { env: env.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  follower.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const exited = new Promise<number | null>((r) => follower.once('exit', (code) => r(code)));
+  await sleep(500);
+  env.ok(t, 'rm', '-f', 'chatty');
+  const code = await Promise.race([exited, sleep(3000).then(() => 'still running' as const)]);
+  if (code === 'still running') follower.kill('SIGKILL');
+  t.is(code, 0);
+  t.regex(out, /tick/);
+  t.deepEqual(env.leftovers(['chatty']), []);
+});
