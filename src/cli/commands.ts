@@ -248,8 +248,14 @@ export function cmdLogs(ctx: Context, argv: string[]): Promise<number> | number 
       fs.closeSync(fd);
     }
   };
-  return new Promise<number>(() => {
-    setInterval(() => {
+  return new Promise<number>((resolve) => {
+    const timer = setInterval(() => {
+      // A removed container has no more to say (its logs went with it).
+      if (!ctx.store.tryRead(name)) {
+        clearInterval(timer);
+        resolve(0);
+        return;
+      }
       rotateContainerLogs((n) => ctx.store.logFile(name, n), state.spec);
       for (const n of procs) {
         const file = ctx.store.logFile(name, n);

@@ -18,6 +18,8 @@ import { initSecurityConfig, processLimitsConfig, securityConfig } from './isola
 import { ociLayoutConfig } from './oci-config.js';
 import { idMapText } from './spec-isolation.js';
 import { isAlive, signalIdentified, waitGoneSync } from './proc.js';
+// The monitor's record of its own starts (a pure /proc reader, no monitor state).
+import { findStartedProcess, helperInFlight } from '../monitor/adopt.js';
 import type { ContainerSpec, ProcessSpec } from './spec.js';
 import { currentHolder, heldAtStart, hold } from './dependencies.js';
 import { notifyEnv, notifyMountConfig } from './notify-socket.js';
@@ -313,6 +315,7 @@ export function stopProcess(store: Store, name: string, processName: string, tim
     s.processes.find((p) => p.name === processName)!.operatorStop = true;
   });
   const proc = before.processes.find((p) => p.name === processName)!;
+  if (proc.state === 'starting') settleMonitorStart(store, before, processName);
   if (signalIdentified(proc.pid, proc.startTime, 'SIGTERM') && !waitGoneSync(proc.pid, proc.startTime, timeoutMs)) {
     signalIdentified(proc.pid, proc.startTime, 'SIGKILL');
     waitGoneSync(proc.pid, proc.startTime, 5000);
@@ -325,6 +328,24 @@ export function stopProcess(store: Store, name: string, processName: string, tim
     p.state = 'stopped'; // pid and start time stay: the last identity, for late events
     p.waiting = null;
   });
+}
+
+/**
+ * A monitor's restart of this process is (or was) in flight: a live monitor
+ * kills what it starts once it sees the operator's stop, but one that died
+ * meanwhile never will. So wait for its helper (tagged, see
+ * monitor/adopt.ts) and end the process it started, as the operator asked.
+ */
+function settleMonitorStart(store: Store, state: ContainerState, processName: string): void {
+  const deadline = Date.now() + 10_000;
+  while (helperInFlight(store.root, state.name, processName)) {
+    if (Date.now() > deadline) throw new StateError(`a restart of "${processName}" by the monitor is still in progress; try again`);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+  }
+  if (!state.cgroup || !state.init) return;
+  const known = new Set(state.processes.map((q) => q.pid).filter((x): x is number => x !== null));
+  const started = findStartedProcess(state.cgroup.v2, state.init.pid, processName, known);
+  if (started && signalIdentified(started.pid, started.startTime, 'SIGKILL')) waitGoneSync(started.pid, started.startTime, 5000);
 }
 
 /** Start one stopped process again (operator's `vigil start`/`restart NAME PROCESS`). */

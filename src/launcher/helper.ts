@@ -27,14 +27,15 @@ export function encodeConfig(config: HelperConfig): string {
   return config.map(([k, v]) => `${k}\0${v}\0`).join('');
 }
 
-function parseAnswer(stdout: string, status: number | null, stderr: string): HelperResult {
+export function parseAnswer(stdout: string, status: number | null, stderr: string, signal: NodeJS.Signals | null): HelperResult {
   const line = stdout.trim().split('\n').pop() ?? '';
   let answer: Record<string, unknown>;
   try {
     answer = JSON.parse(line);
   } catch {
     // A helper must never die silently: say what we got.
-    throw new HelperError('run helper', 'EPROTO', HELPER_PATH, `no answer (status ${status}; ${stderr.trim() || 'no output'})`, 125);
+    const how = signal ? `killed by ${signal}` : `exit status ${status}`;
+    throw new HelperError('run helper', 'EPROTO', HELPER_PATH, `no answer (${how}; ${stderr.trim() || 'no output'})`, 125);
   }
   if (answer.ok === true) {
     const result: HelperResult = { pid: Number(answer.pid), startTime: Number(answer.startTime ?? 0), runningNs: BigInt(String(answer.runningNs ?? 0)) as MonoNs };
@@ -55,7 +56,7 @@ export function runHelperSync(mode: 'create' | 'exec', config: HelperConfig, loc
   if (lockFd !== null) stdio.push(lockFd);
   const r = spawnSync(HELPER_PATH, [mode], { input: encodeConfig(config), encoding: 'utf8', stdio });
   if (r.error) throw HostError.from('spawn', HELPER_PATH, r.error);
-  return parseAnswer(r.stdout, r.status, r.stderr);
+  return parseAnswer(r.stdout, r.status, r.stderr, r.signal);
 }
 
 export function runHelper(mode: 'create' | 'exec', config: HelperConfig, env?: Record<string, string>): Promise<HelperResult> {
@@ -66,9 +67,9 @@ export function runHelper(mode: 'create' | 'exec', config: HelperConfig, env?: R
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', (err) => reject(HostError.from('spawn', HELPER_PATH, err)));
-    child.on('close', (status) => {
+    child.on('close', (status, signal) => {
       try {
-        resolve(parseAnswer(stdout, status, stderr));
+        resolve(parseAnswer(stdout, status, stderr, signal));
       } catch (err) {
         reject(err);
       }
@@ -96,10 +97,10 @@ export function runHelperAttached(config: HelperConfig): Promise<HelperResult> {
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', (err) => reject(HostError.from('spawn', HELPER_PATH, err)));
-    child.on('close', (status) => {
+    child.on('close', (status, signal) => {
       for (const sig of FORWARDED) process.off(sig, forward);
       try {
-        resolve(parseAnswer(stdout, status, stderr));
+        resolve(parseAnswer(stdout, status, stderr, signal));
       } catch (err) {
         reject(err);
       }

@@ -103,6 +103,8 @@ serial('a monitor killed while its helper restarts a process: the next one waits
   const freeze = path.join(env.parentDirs()[0], 'inflight', 'cgroup.freeze');
   const first = env.startMonitor();
   await first.waitFor((l) => l.kind === 'monitor');
+  let second: ReturnType<KernelEnv['startMonitor']> | null = null;
+  t.teardown(() => second?.stop());
   const before = env.inspect(t, 'inflight');
   // A frozen cgroup holds the replacement before it execs, so the monitor's
   // helper stays in flight (waiting for it) for as long as the test wants.
@@ -114,7 +116,7 @@ serial('a monitor killed while its helper restarts a process: the next one waits
     t.is(env.store.read('inflight').processes[0].state, 'starting');
     await sleep(200);
     await first.stop('SIGKILL');
-    const second = env.startMonitor();
+    second = env.startMonitor();
     await second.waitFor((l) => l.kind === 'monitor');
     await sleep(2500); // a reconciliation sees "starting" while the old helper is still in flight
   } finally {
@@ -147,4 +149,48 @@ serial('concurrent restarts of one container: each succeeds or says why, and the
   }
   env.ok(t, 'rm', '-f', 'contended');
   t.deepEqual(env.leftovers(['contended']), []);
+});
+
+serial('logs -f ends when its container is removed, instead of polling for ever', async (t) => {
+  env.ok(t, 'run', '--name', 'chatty', '--', '/bin/sh', '-c', 'while true; do echo tick; sleep 0.1; done');
+  const follower = spawn(process.execPath, [VIGIL, 'logs', '-f', 'chatty'], { env: env.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  follower.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const exited = new Promise<number | null>((r) => follower.once('exit', (code) => r(code)));
+  await sleep(500);
+  env.ok(t, 'rm', '-f', 'chatty');
+  const code = await Promise.race([exited, sleep(3000).then(() => 'still running' as const)]);
+  if (code === 'still running') follower.kill('SIGKILL');
+  t.is(code, 0);
+  t.regex(out, /tick/);
+  t.deepEqual(env.leftovers(['chatty']), []);
+});
+
+serial('an operator restart of a process whose restart a dying monitor left in flight ends with one copy', async (t) => {
+  env.ok(t, 'run', env.writeSpec('raced', { name: 'raced', processes: [{ name: 'p', command: ['/bin/sleep', '600'], restart: { policy: 'always', backoff: { initial: '10ms' } } }] }));
+  const freeze = path.join(env.parentDirs()[0], 'raced', 'cgroup.freeze');
+  const monitor = env.startMonitor();
+  await monitor.waitFor((l) => l.kind === 'monitor');
+  const before = env.inspect(t, 'raced');
+  fs.writeFileSync(freeze, '1'); // holds the monitor's replacement before it execs, its helper in flight
+  let restart: Promise<number | null>;
+  try {
+    process.kill(before.processes[0].pid!, 'SIGKILL');
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline && env.store.read('raced').processes[0].state !== 'starting') await sleep(5);
+    await sleep(200);
+    await monitor.stop('SIGKILL'); // it will never record, nor kill, what its helper starts
+    const child = spawn(process.execPath, [VIGIL, 'restart', 'raced', 'p'], { env: env.env, stdio: 'ignore' });
+    restart = new Promise((r) => child.once('exit', (code) => r(code)));
+    await sleep(1000);
+  } finally {
+    fs.writeFileSync(freeze, '0');
+  }
+  t.is(await restart, 0);
+  await sleep(300);
+  const after = env.inspect(t, 'raced');
+  t.is(after.processes[0].state, 'running');
+  t.deepEqual(namedChildren('raced', after.pid!), ['p'], 'one copy of p, not two');
+  env.ok(t, 'rm', '-f', 'raced');
+  t.deepEqual(env.leftovers(['raced']), []);
 });
