@@ -11,7 +11,7 @@ NODEDIR  := $(shell node -p "require('path').resolve(process.execPath, '../..')"
 
 B := build
 
-all: $(B)/vigil.bpf.o $(B)/vigil-init $(B)/vigil-helper $(B)/testbin addon dist
+all: $(B)/vigil.bpf.o $(B)/vigil-init $(B)/vigil-helper $(B)/testbin $(B)/bench-storm addon dist
 
 $(B):
 	mkdir -p $(B)
@@ -34,6 +34,10 @@ $(B)/vigil-helper: $(wildcard native/helper/*.c native/helper/*.h) bpf/events.h 
 # testbin is the fault-injection fixture run inside test containers (static, as above).
 $(B)/testbin: test/fixtures/testbin.c | $(B)
 	$(CC) $(CFLAGS) -static -o $@ $<
+
+# bench-storm: the fork/exit storm of the detection benchmark (bench/run.ts).
+$(B)/bench-storm: bench/storm.c | $(B)
+	$(CC) $(CFLAGS) -o $@ $<
 
 addon: native/addon/build/Release/vigil_native.node
 native/addon/build/Release/vigil_native.node: $(wildcard native/addon/*.c native/addon/*.h native/addon/binding.gyp) bpf/events.h

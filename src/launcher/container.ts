@@ -133,6 +133,30 @@ function teardown(store: Store, init: ContainerState['init'], cgroup: ContainerC
 }
 
 /**
+ * The helper configuration that makes a container's namespaces, mounts and
+ * vigil-init in its (already made) cgroups; creates the rootfs mount point.
+ */
+export function createConfig(store: Store, state: ContainerState): HelperConfig {
+  if (!state.cgroup) throw new StateError(`container "${state.name}" has no cgroups yet`);
+  fs.mkdirSync(store.rootfsMountpoint(state.name), { recursive: true });
+  return [
+    ['hostname', state.spec.hostname],
+    ['rootfs', state.spec.rootfs],
+    ['rootfs_mountpoint', store.rootfsMountpoint(state.name)],
+    ['init', INIT_PATH],
+    ['network', state.spec.network],
+    ['privileged', state.spec.privileged ? '1' : '0'],
+    ...initSecurityConfig(state.spec),
+    ...cgroupDirs(state.cgroup).map((d): [string, string] => ['cgroup', d]),
+    ...state.spec.mounts.flatMap((m): Array<[string, string]> => [
+      ['mount_source', m.source],
+      ['mount_target', m.target],
+      ['mount_readonly', m.readonly ? '1' : '0'],
+    ]),
+  ];
+}
+
+/**
  * Start a created or stopped container: cgroups, tracer watch, namespaces with
  * vigil-init, then every business process through the helper. Progress is
  * written to the state as it is made, so a launcher killed half-way leaves a
@@ -158,23 +182,7 @@ export function startContainer(store: Store, name: string): ContainerState {
       // are recorded from the first process on, whether a monitor runs or not.
       ensureTracer(BPF_OBJECT_PATH, store.pinDir);
       watch(store.pinDir, BigInt(state.cgroup.id));
-      fs.mkdirSync(store.rootfsMountpoint(name), { recursive: true });
-      const config: HelperConfig = [
-        ['hostname', state.spec.hostname],
-        ['rootfs', state.spec.rootfs],
-        ['rootfs_mountpoint', store.rootfsMountpoint(name)],
-        ['init', INIT_PATH],
-        ['network', state.spec.network],
-        ['privileged', state.spec.privileged ? '1' : '0'],
-        ...initSecurityConfig(state.spec),
-        ...cgroupDirs(state.cgroup).map((d): [string, string] => ['cgroup', d]),
-        ...state.spec.mounts.flatMap((m): Array<[string, string]> => [
-          ['mount_source', m.source],
-          ['mount_target', m.target],
-          ['mount_readonly', m.readonly ? '1' : '0'],
-        ]),
-      ];
-      const created = runHelperSync('create', config, store.heldLockFd);
+      const created = runHelperSync('create', createConfig(store, state), store.heldLockFd);
       state.init = { pid: created.pid, startTime: created.startTime };
       store.write(state);
       for (const proc of state.processes) {
