@@ -77,8 +77,17 @@ export class VigilEngine implements Engine {
     };
   }
 
+  /**
+   * Without a restart policy, flags as given to Docker (`run -d --name -v ... -- CMD`); with
+   * one, a spec file, since its 0 ms back-off has no flag (that parses it: yaml loads).
+   */
   startCommand(id: string, opts: StartOptions): Cmd {
-    return { file: process.execPath, args: [VIGIL, 'run', '-d', this.env.writeSpec(id, this.spec(id, opts))], env: this.env.env };
+    if (opts.restart) return { file: process.execPath, args: [VIGIL, 'run', '-d', this.env.writeSpec(id, this.spec(id, opts))], env: this.env.env };
+    const args = [VIGIL, 'run', '-d', '--name', id, '--restart', 'never'];
+    if (this.rootfs !== 'host') args.push('--rootfs', this.rootfs);
+    if (opts.sigDir) args.push('-v', `${opts.sigDir}:${this.sigTarget}`);
+    args.push('--', ...(opts.sigDir ? firstProcess(this.sigTarget) : ['/bin/sleep', '3600']));
+    return { file: process.execPath, args, env: this.env.env };
   }
 
   businessPid(id: string): number {

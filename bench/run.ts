@@ -369,11 +369,12 @@ function print(o: Options, engines: Engine[], r: Results): void {
   for (const n of names) startCells[n] = withRatio(st(n), docker ? st(docker) : undefined);
   const startOk = (docker ? vStart <= 0.4 * median(st(docker)) : true) && (podman ? vStart < median(st(podman)) : true);
   row('start: command → first process running, ms', startCells, '≤ 0.4× Docker, < Podman', docker || podman ? yes(startOk) : '');
-  const boot = median(r.nodeBoot);
-  const cli = median(r.cliLoad);
+  // The split pairs the three commands of each round, so the machine's drift cancels.
+  const cliPart = r.cliLoad.map((c, i) => c - r.nodeBoot[i]);
+  const launchPart = st('vigil').map((v, i) => v - r.cliLoad[i]);
   row('  vigil: Node boot (node -e 0)', { vigil: medianRange(r.nodeBoot) });
-  row('  vigil: + CLI loaded (vigil --version − boot)', { vigil: fmt(cli - boot) });
-  row('  vigil: + launch (vigil run − vigil --version)', { vigil: fmt(vStart - cli) });
+  row('  vigil: + CLI loaded (vigil --version − node -e 0)', { vigil: medianRange(cliPart) });
+  row('  vigil: + launch (vigil run − vigil --version)', { vigil: medianRange(launchPart) });
   const nativeCells: Record<string, string> = { vigil: medianRange(r.nativeTotal) };
   if (crun) nativeCells.crun = medianRange(st(crun));
   if (names.includes('runc')) nativeCells.runc = medianRange(st('runc'));
