@@ -24,7 +24,7 @@ import { ensureTracer, watch } from '../src/tracer/tracer.js';
 import { KernelEnv, VIGIL, type MonitorProcess } from '../test/helpers/kernel-env.js';
 import { DockerEngine, OciEngine, PodmanEngine, VigilEngine, type Engine } from './engines.js';
 import { Fifo } from './lib/fifo.js';
-import { launch, pssMiB, sleep, sumPss, timedSync, type Cmd } from './lib/proc.js';
+import { launch, pssMiB, rssMiB, sleep, sumPss, timedSync, type Cmd } from './lib/proc.js';
 import { fmt, markdownTable, median, medianRange, p50p99, quantile, ratio } from './lib/stats.js';
 
 interface Options {
@@ -155,6 +155,7 @@ interface Results {
   stormRate: number;
   memory: Map<string, Map<number, number>>;
   initPss: Map<number, number>;
+  monitorRss: Map<number, number>;
 }
 
 async function main(): Promise<void> {
@@ -210,7 +211,7 @@ async function main(): Promise<void> {
   const r: Results = {
     start: new Map(engines.map((e) => [e.name, []])), nodeBoot: [], cliLoad: [], nativeTotal: [], nativeCreate: [],
     recovery: new Map(), kernelRecoveryIdle: [], detectionIdle: [], detectionStorm: [], kernelRecoveryStorm: [], stormRate: 0,
-    memory: new Map(), initPss: new Map(),
+    memory: new Map(), initPss: new Map(), monitorRss: new Map(),
   };
   try {
     log(`engines: ${engines.map((e) => e.name).join(', ')}; vigil rootfs: ${vigil.rootfs}`);
@@ -336,6 +337,7 @@ async function main(): Promise<void> {
         if (e === vigil) {
           const inits = env.store.list().map((s) => s.init!.pid);
           r.initPss.set(target, inits.reduce((s, p) => s + pssMiB(p), 0));
+          r.monitorRss.set(target, rssMiB(vigil.monitorPid!));
         }
       }
       e.remove([...ids]);
@@ -407,6 +409,7 @@ function print(o: Options, engines: Engine[], r: Results): void {
     for (const n of names) cells[n] = fmt((mem(n, hi) - mem(n, lo)) / (hi - lo));
     const per = (mem('vigil', hi) - mem('vigil', lo)) / (hi - lo);
     row(`  per extra container (${lo} → ${hi}), MiB`, cells, '≤ 0.17', yes(per <= 0.17));
+    row(`  vigil monitor's RSS at ${lo} / ${hi} (its PSS when no other Node process shares its pages)`, { vigil: `${fmt(r.monitorRss.get(lo) ?? NaN)} / ${fmt(r.monitorRss.get(hi) ?? NaN)}` });
     row('  of which vigil-init (PID 1 in each container)', { vigil: fmt(((r.initPss.get(hi) ?? 0) - (r.initPss.get(lo) ?? 0)) / (hi - lo)) });
   }
   console.log(`\n${markdownTable(rows)}\n`);

@@ -66,6 +66,16 @@ export function pssMiB(pid: number): number {
   }
 }
 
+/** Resident set size of a process in MiB (0 if it is gone). */
+export function rssMiB(pid: number): number {
+  try {
+    const rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    return Number(/^Rss:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0) / 1024;
+  } catch {
+    return 0;
+  }
+}
+
 export function sumPss(pids: number[]): number {
   return pids.reduce((s, p) => s + pssMiB(p), 0);
 }
