@@ -36,15 +36,20 @@ alive_as() {
 # keep the hierarchy alive), and when the holder ends, even killed, the hierarchy goes and
 # hugetlb returns to v2.
 hugetlb_on_v2() { grep -qw hugetlb /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null; }
+# Held even when hugetlb is off v2 already (a hierarchy someone else keeps may go at any moment).
 hugetlb_fix() {
-  [ -d /sys/fs/cgroup/unified ] && hugetlb_on_v2 || return 0
+  mountpoint -q /sys/fs/cgroup/unified 2>/dev/null && grep -qw '^hugetlb' /proc/cgroups || return 0   # hybrid hosts only
   alive_as "$(cat "$P/hugetlb-holder.pid" 2>/dev/null)" sleep && return 0
   mkdir -p "$P/hugetlb-mnt"
   setsid unshare --mount --propagation private -- sh -c \
     "mount -t cgroup -o hugetlb vigil-bench-hugetlb '$P/hugetlb-mnt' && exec sleep 86400" </dev/null >/dev/null 2>&1 &
   echo $! >"$P/hugetlb-holder.pid"
-  local i; for i in $(seq 50); do hugetlb_on_v2 || break; sleep 0.1; done
-  if hugetlb_on_v2; then
+  local i; for i in $(seq 50); do
+    ! hugetlb_on_v2 && [ "$(readlink "/proc/$!/ns/mnt" 2>/dev/null)" != "$(readlink /proc/self/ns/mnt)" ] &&
+      alive_as "$!" sleep && break
+    sleep 0.1
+  done
+  if hugetlb_on_v2 || ! alive_as "$!" sleep; then
     echo "peers: could not take hugetlb off cgroup v2; crun (and Podman with crun) will not run" >&2
     hugetlb_restore; return 1
   fi
