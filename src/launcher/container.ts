@@ -77,8 +77,11 @@ export function execConfig(state: ContainerState, command: string[], opts: { env
   return config;
 }
 
-function processConfig(store: Store, state: ContainerState, p: ProcessSpec): HelperConfig {
-  return execConfig(state, p.command, { env: { ...p.env, VIGIL_PROCESS: p.name }, cwd: p.cwd, user: p.user, log: store.logFile(state.name, p.name), process: p });
+/** `nice`: the process's nice value (a monitor that raised its own priority gives its original one). */
+function processConfig(store: Store, state: ContainerState, p: ProcessSpec, nice: number | null = null): HelperConfig {
+  const config = execConfig(state, p.command, { env: { ...p.env, VIGIL_PROCESS: p.name }, cwd: p.cwd, user: p.user, log: store.logFile(state.name, p.name), process: p });
+  if (nice !== null) config.push(['nice', String(nice)]);
+  return config;
 }
 
 /** Mark a process as started; `restart` counts it as a restart. */
@@ -94,8 +97,8 @@ export function recordStart(proc: ProcessState, result: HelperResult, restart: b
 }
 
 /** Start a business process (first start or restart), from the monitor. */
-export function startProcess(store: Store, state: ContainerState, processName: string): Promise<HelperResult> {
-  return runHelper('exec', processConfig(store, state, processSpecOf(state, processName)));
+export function startProcess(store: Store, state: ContainerState, processName: string, nice: number | null = null): Promise<HelperResult> {
+  return runHelper('exec', processConfig(store, state, processSpecOf(state, processName), nice));
 }
 
 export function startProcessSync(store: Store, state: ContainerState, processName: string): HelperResult {

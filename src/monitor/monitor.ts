@@ -19,6 +19,7 @@ import { findStartedProcess } from './adopt.js';
 import { attributeExit, describeSender, findProcess, isInit, senderOf, startTicks } from './attribute.js';
 import { runVigil } from './cli-actions.js';
 import { Reporter } from './report.js';
+import { originalNice, raiseMonitorPriority } from './priority.js';
 import { startControl } from './control.js';
 import { journalDir, JournalWriter } from '../journal/journal.js';
 import type { ControlServer } from '../control/server.js';
@@ -86,7 +87,8 @@ export class Monitor {
       if (c.cgroup) watch(this.store.pinDir, BigInt(c.cgroup.id));
     }
     this.consumer = openConsumer(this.store.pinDir, (events, errors) => this.onEvents(events, errors));
-    this.note(`watching ${this.store.list().filter((c) => c.state === 'running').length} running container(s); tracer ${loaded ? 'loaded' : 'already pinned'} at ${this.store.pinDir}`);
+    const nice = raiseMonitorPriority();
+    this.note(`watching ${this.store.list().filter((c) => c.state === 'running').length} running container(s); tracer ${loaded ? 'loaded' : 'already pinned'} at ${this.store.pinDir}; ${nice === null ? 'priority not raised (no CAP_SYS_NICE)' : `running at nice ${nice}`}`);
     // What waited in the pinned ring buffer while no monitor ran comes first.
     this.consumer.poll();
     this.reconcile();
@@ -402,7 +404,7 @@ export class Monitor {
     if (!current) return;
     let result;
     try {
-      result = await startProcess(this.store, current, processName);
+      result = await startProcess(this.store, current, processName, originalNice());
     } catch (err) {
       this.onStartFailure(name, processName, err instanceof VigilError ? err.message : String(err));
       return;
