@@ -158,8 +158,20 @@ interface Results {
   monitorRss: Map<number, number>;
 }
 
+/**
+ * vigil's state and logs go where a deployment keeps them: /run/vigil is a
+ * tmpfs on Debian, but not on every build machine, so the bench's private root
+ * goes under /dev/shm when that is a tmpfs (else the usual temporary directory).
+ */
+function useTmpfsForState(): void {
+  if (process.env.TMPDIR) return;
+  const shm = fs.readFileSync('/proc/self/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === '/dev/shm' && l.split(' ')[2] === 'tmpfs');
+  if (shm) process.env.TMPDIR = '/dev/shm';
+}
+
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
+  useTmpfsForState();
   const env = new KernelEnv('bench');
   const vigil = new VigilEngine(env);
   const engines: Engine[] = [vigil];
@@ -214,7 +226,7 @@ async function main(): Promise<void> {
     memory: new Map(), initPss: new Map(), monitorRss: new Map(),
   };
   try {
-    log(`engines: ${engines.map((e) => e.name).join(', ')}; vigil rootfs: ${vigil.rootfs}`);
+    log(`engines: ${engines.map((e) => e.name).join(', ')}; vigil rootfs: ${vigil.rootfs}; vigil state: ${env.root}`);
 
     // The monitor runs throughout, as where vigil is deployed: it keeps the tracer
     // pinned, so a start does not load the BPF program (the first start on a host does).
