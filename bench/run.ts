@@ -136,6 +136,27 @@ async function timeNativeStart(env: KernelEnv, vigil: VigilEngine, id: string, f
   }
 }
 
+/** The peers' (now empty) cgroup parents, /vigil-bench-ENGINE in every hierarchy; a busy one stays. */
+function removePeerCgroups(): void {
+  const rmdirTree = (dir: string): void => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) if (e.isDirectory()) rmdirTree(path.join(dir, e.name));
+    try {
+      fs.rmdirSync(dir);
+    } catch {
+      // still in use
+    }
+  };
+  for (const h of fs.readdirSync('/sys/fs/cgroup')) {
+    for (const top of ['vigil-bench-podman', 'vigil-bench-runc', 'vigil-bench-crun']) rmdirTree(path.join('/sys/fs/cgroup', h, top));
+  }
+}
+
 function rotate<T>(xs: T[], by: number): T[] {
   const k = by % xs.length;
   return [...xs.slice(k), ...xs.slice(0, k)];
@@ -202,6 +223,7 @@ async function main(): Promise<void> {
       ids.clear();
     }
     env.cleanup();
+    removePeerCgroups();
     if (stormCgroup) fs.rmSync(stormCgroup, { recursive: false, force: true }) ;
     restoreCgroups();
   };
