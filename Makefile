@@ -11,7 +11,7 @@ NODEDIR  := $(shell node -p "require('path').resolve(process.execPath, '../..')"
 
 B := build
 
-all: $(B)/vigil.bpf.o $(B)/vigil-init $(B)/vigil-helper $(B)/testbin addon dist
+all: $(B)/vigil.bpf.o $(B)/vigil-init $(B)/vigil-helper $(B)/testbin $(B)/bench-storm addon dist bundle
 
 $(B):
 	mkdir -p $(B)
@@ -35,6 +35,10 @@ $(B)/vigil-helper: $(wildcard native/helper/*.c native/helper/*.h) bpf/events.h 
 $(B)/testbin: test/fixtures/testbin.c | $(B)
 	$(CC) $(CFLAGS) -static -o $@ $<
 
+# bench-storm: the fork/exit storm of the detection benchmark (bench/run.ts).
+$(B)/bench-storm: bench/storm.c | $(B)
+	$(CC) $(CFLAGS) -o $@ $<
+
 addon: native/addon/build/Release/vigil_native.node
 native/addon/build/Release/vigil_native.node: $(wildcard native/addon/*.c native/addon/*.h native/addon/binding.gyp) bpf/events.h
 	cd native/addon && ../../$(NODE_GYP) rebuild --nodedir=$(NODEDIR) --loglevel=warn >/dev/null
@@ -43,7 +47,17 @@ dist: dist/.stamp
 dist/.stamp: $(shell find src tui test bench -name '*.ts' -o -name '*.tsx' 2>/dev/null) tsconfig.json package.json
 	node_modules/.bin/tsc -p . && touch $@
 
+# The CLI as one bundled entry file (bin/vigil loads it): one module to resolve and
+# compile instead of thirty, which is most of what the CLI added to Node's boot.
+# Lazily imported commands (monitor, events, doctor) become chunks loaded on use;
+# npm packages stay external (yaml and msgpackr are required lazily at run time).
+bundle: dist/cli/main.js
+dist/cli/main.js: $(shell find src tui -name '*.ts' -o -name '*.tsx' 2>/dev/null) tsconfig.json package.json
+	rm -rf dist/cli
+	node_modules/.bin/esbuild src/cli/main.ts --bundle --splitting --format=esm --platform=node --target=node20 \
+	  --packages=external --outdir=dist/cli --chunk-names=chunk-[hash] --log-level=warning
+
 clean:
 	rm -rf $(B) dist native/addon/build
 
-.PHONY: all addon dist clean
+.PHONY: all addon dist bundle clean

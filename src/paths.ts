@@ -2,7 +2,8 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-// This file runs as dist/src/paths.js: the package root is two levels up.
+// This file runs as dist/src/paths.js, or inside the CLI bundle dist/cli/*.js
+// (Makefile): either way the package root is two levels up.
 export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BUILD_DIR = path.join(PACKAGE_ROOT, 'build');
 export const HELPER_PATH = path.join(BUILD_DIR, 'vigil-helper');

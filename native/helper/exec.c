@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -118,6 +119,9 @@ static void become_process(const struct helper_config *cfg, int err_fd, int log_
 		fail_child(err_fd, "chdir", cfg->cwd);
 	if (!in_user_ns)
 		apply_rlimits(cfg, err_fd);
+	/* Before privileges drop: raising a nice value needs none, lowering one needs CAP_SYS_NICE. */
+	if (cfg->set_nice && setpriority(PRIO_PROCESS, 0, cfg->nice) != 0)
+		fail_child(err_fd, "setpriority", "");
 	if (cfg->umask >= 0)
 		umask((mode_t)cfg->umask);
 	drop_bounding_caps(&cfg->security, err_fd);

@@ -89,6 +89,8 @@ struct helper_config {
 	gid_t groups[64];        /* supplementary groups */
 	size_t n_groups;
 	int umask;               /* -1: inherit */
+	bool set_nice;           /* give the process this nice value (the monitor runs raised) */
+	int nice;
 	bool attach;             /* wait for the process, stdio from stdio_fds */
 	int stdio_fds[3];        /* helper fds that become the process's 0, 1, 2 */
 	/* both */

@@ -147,6 +147,13 @@ int parse_config(int fd, struct helper_config *cfg)
 			unsigned long long m;
 			rc = parse_number(val, 8, 0777, &m);
 			cfg->umask = (int)m;
+		} else if (!strcmp(key, "nice")) {
+			char *end;
+			errno = 0;
+			long n = strtol(val, &end, 10);
+			rc = (errno || end == val || *end || n < -20 || n > 19) ? -1 : 0;
+			cfg->nice = (int)n;
+			cfg->set_nice = true;
 		} else if (!strcmp(key, "attach"))
 			cfg->attach = !strcmp(val, "1");
 		else if (!strcmp(key, "stdin_fd") || !strcmp(key, "stdout_fd") || !strcmp(key, "stderr_fd")) {

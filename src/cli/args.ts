@@ -2,7 +2,8 @@
 import { UsageError } from '../util/errors.js';
 
 export interface FlagSpec {
-  [name: string]: 'boolean' | 'string';
+  /** 'list': a flag that may be given again; its values collect in Parsed.lists. */
+  [name: string]: 'boolean' | 'string' | 'list';
 }
 
 export interface Parsed {
@@ -10,15 +11,18 @@ export interface Parsed {
   positionals: string[];
   /** Everything after `--`. */
   rest: string[] | null;
+  /** Values of 'list' flags, in the order given. */
+  lists: Record<string, string[]>;
 }
 
 /** Aliases map short names ("-t") to long ones ("timeout"). */
 export function parseArgs(argv: string[], spec: FlagSpec, aliases: Record<string, string> = {}): Parsed {
   const flags: Parsed['flags'] = {};
   const positionals: string[] = [];
+  const lists: Parsed['lists'] = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (arg === '--') return { flags, positionals, rest: argv.slice(i + 1) };
+    if (arg === '--') return { flags, positionals, rest: argv.slice(i + 1), lists };
     if (!arg.startsWith('-') || arg === '-') {
       positionals.push(arg);
       continue;
@@ -35,10 +39,11 @@ export function parseArgs(argv: string[], spec: FlagSpec, aliases: Record<string
         if (i + 1 >= argv.length) throw new UsageError(`option --${name} needs a value`);
         value = argv[++i];
       }
-      flags[name] = value;
+      if (kind === 'list') (lists[name] ??= []).push(value);
+      else flags[name] = value;
     }
   }
-  return { flags, positionals, rest: null };
+  return { flags, positionals, rest: null, lists };
 }
 
 function splitEq(s: string): [string, string | undefined] {

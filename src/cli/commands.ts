@@ -41,8 +41,18 @@ function readSpecFile(file: string): ContainerSpec {
   return parseSpec(text, file);
 }
 
-/** `vigil run --name N [--memory 64M] [--restart always] -- CMD ARG...`: a one-process spec. */
-function specFromFlags(flags: Record<string, string | boolean | undefined>, command: string[]): ContainerSpec {
+/** `-v SRC:DST[:ro|:rw]` (as Docker's) -> a spec mount; the spec check judges the paths. */
+function mountFromFlag(value: string): Record<string, unknown> {
+  const parts = value.split(':');
+  const mode = parts.length === 3 ? parts[2] : 'rw';
+  if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1] || (mode !== 'ro' && mode !== 'rw')) {
+    throw new UsageError(`-v expects SOURCE:TARGET or SOURCE:TARGET:ro|rw, got ${JSON.stringify(value)}`);
+  }
+  return { source: parts[0], target: parts[1], readonly: mode === 'ro' };
+}
+
+/** `vigil run --name N [--memory 64M] [--restart always] [-v SRC:DST] -- CMD ARG...`: a one-process spec. */
+function specFromFlags(flags: Record<string, string | boolean | undefined>, command: string[], volumes: string[] = []): ContainerSpec {
   if (!flags.name) throw new UsageError('vigil run -- CMD needs --name NAME');
   const raw: Record<string, unknown> = {
     name: flags.name,
@@ -58,6 +68,7 @@ function specFromFlags(flags: Record<string, string | boolean | undefined>, comm
   if (flags.network !== undefined) raw.network = flags.network;
   if (flags.rootfs !== undefined) raw.rootfs = flags.rootfs;
   if (flags.privileged) raw.privileged = true;
+  if (volumes.length) raw.mounts = volumes.map(mountFromFlag);
   // --cap-add/--cap-drop take comma-separated names; the spec check names them.
   const list = (v: string | boolean | undefined) => (typeof v === 'string' ? v.split(',').filter(Boolean) : []);
   if (flags['cap-add'] !== undefined || flags['cap-drop'] !== undefined) {
@@ -69,9 +80,9 @@ function specFromFlags(flags: Record<string, string | boolean | undefined>, comm
 export async function cmdRun(ctx: Context, argv: string[], createOnly = false): Promise<number> {
   const p = parseArgs(argv, {
     name: 'string', memory: 'string', restart: 'string', network: 'string', detach: 'boolean',
-    cpus: 'string', cpuset: 'string', rootfs: 'string', privileged: 'boolean', 'cap-add': 'string', 'cap-drop': 'string',
+    cpus: 'string', cpuset: 'string', rootfs: 'string', privileged: 'boolean', 'cap-add': 'string', 'cap-drop': 'string', volume: 'list',
     bundle: 'string',
-  }, { '-d': 'detach', '-b': 'bundle' });
+  }, { '-d': 'detach', '-b': 'bundle', '-v': 'volume' });
   let spec: ContainerSpec;
   let file: string | null = null;
   if (typeof p.flags.bundle === 'string') {
@@ -84,8 +95,9 @@ export async function cmdRun(ctx: Context, argv: string[], createOnly = false): 
   } else if (p.rest) {
     if (p.rest.length === 0) throw new UsageError('nothing after --: give the command to run');
     if (p.positionals.length) throw new UsageError('give either SPEC.yaml or -- CMD, not both');
-    spec = specFromFlags(p.flags, p.rest);
+    spec = specFromFlags(p.flags, p.rest, p.lists.volume);
   } else {
+    if (p.lists.volume) throw new UsageError('-v is for run -- CMD; a spec file lists its mounts');
     const [f] = expectPositionals(p, 1, 1, `vigil ${createOnly ? 'create' : 'run'} SPEC.yaml | vigil run --name N [--memory 64M] [--restart POLICY] -- CMD ARG...`);
     file = path.resolve(f);
     spec = readSpecFile(file);

@@ -1,11 +1,10 @@
 /** The `vigil` command: global options, dispatch, and errors to exit codes. */
 import fs from 'node:fs';
 import { PACKAGE_ROOT } from '../paths.js';
-import { ControlError } from '../control/client.js';
 import { Store } from '../state/store.js';
 import { cmdExec } from './exec.js';
 import { cmdTop } from './top.js';
-import { HelperError, HostError, NotFoundError, SpecError, StateError, UnsupportedError, UsageError, VigilError } from '../util/errors.js';
+import { ControlError, HelperError, HostError, NotFoundError, SpecError, StateError, UnsupportedError, UsageError, VigilError } from '../util/errors.js';
 import { cmdInspect, cmdKill, cmdLogs, cmdPs, cmdRestart, cmdRm, cmdRun, cmdStart, cmdStop, DEFAULT_CGROUP_PARENT, type Context } from './commands.js';
 
 const HELP = `vigil: a daemonless container launcher with an eBPF fault monitor
@@ -14,7 +13,8 @@ usage: vigil [--root DIR] [--cgroup-parent P] COMMAND ...
 
   run SPEC.yaml                 create and start a container; print its name
   run --name N [--memory 64M] [--cpus N] [--cpuset CPUS] [--restart POLICY]
-      [--rootfs DIR] [--privileged] [--cap-add A,B] [--cap-drop A,B] -- CMD ARG...
+      [--rootfs DIR] [--privileged] [--cap-add A,B] [--cap-drop A,B]
+      [-v SRC:DST[:ro]]... -- CMD ARG...
   run --bundle DIR [--name N] [--restart POLICY]
                                 an OCI runtime bundle (config.json + rootfs); its
                                 process is the business process "main"

@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import type { JournalRecord } from '../journal/journal.js';
 import { encodeFrame, FrameStream } from '../journal/frame.js';
-import { StateError, VigilError } from '../util/errors.js';
+import { ControlError, StateError, VigilError } from '../util/errors.js';
 import { controlSocketPath, type Reply, type Request, type ServerMessage, type Snapshot } from './protocol.js';
 
 /** No monitor listens on this root (no socket, or a dead one's). */
@@ -16,12 +16,9 @@ export class MonitorNotRunningError extends VigilError {
   }
 }
 
-/** The monitor refused or failed a request; `code` is the monitor's. */
-export class ControlError extends VigilError {
-  constructor(code: string, message: string) {
-    super(code, message);
-  }
-}
+// ControlError lives with the other error types, so that the CLI's exit-code
+// mapping does not load this client (and node:net) for every command.
+export { ControlError } from '../util/errors.js';
 
 type RequestBody = Request extends infer R ? (R extends Request ? Omit<R, 'id'> : never) : never;
 

@@ -79,6 +79,9 @@ export class JournalWriter {
   private size: number;
   private seq: number;
   private syncTimer: NodeJS.Timeout | null = null;
+  /** Descriptors with background syncs in flight (how many), and those to close after them. */
+  private readonly syncing = new Map<number, number>();
+  private readonly closing = new Set<number>();
 
   private constructor(readonly dir: string, private readonly segmentBytes: number, fd: number, size: number, seq: number, readonly recovery: Recovery) {
     this.fd = fd;
@@ -146,8 +149,32 @@ export class JournalWriter {
     }
     this.size += frame.length;
     this.seq = record.seq;
-    this.syncTimer ??= setTimeout(() => this.sync(), SYNC_DELAY_MS).unref();
+    this.syncTimer ??= setTimeout(() => this.syncInBackground(), SYNC_DELAY_MS).unref();
     return record;
+  }
+
+  /**
+   * The periodic sync runs on the thread pool: on a busy disk fdatasync can
+   * take hundreds of ms, and the monitor's loop (detection, restarts) must not
+   * wait for it. A descriptor being synced is closed only once that is done.
+   */
+  private syncInBackground(): void {
+    this.syncTimer = null;
+    const fd = this.fd;
+    this.syncing.set(fd, (this.syncing.get(fd) ?? 0) + 1);
+    fs.fdatasync(fd, () => {
+      // an error shows at the next append, which throws
+      const left = this.syncing.get(fd)! - 1;
+      if (left > 0) return void this.syncing.set(fd, left);
+      this.syncing.delete(fd);
+      if (this.closing.delete(fd)) fs.closeSync(fd);
+    });
+  }
+
+  /** Close a descriptor now, or when its background sync ends. */
+  private closeFd(fd: number): void {
+    if (this.syncing.has(fd)) this.closing.add(fd);
+    else fs.closeSync(fd);
   }
 
   private sync(): void {
@@ -166,7 +193,7 @@ export class JournalWriter {
     const current = path.join(this.dir, CURRENT_SEGMENT);
     try {
       fs.renameSync(current, path.join(this.dir, PREVIOUS_SEGMENT));
-      fs.closeSync(this.fd);
+      this.closeFd(this.fd);
       this.fd = fs.openSync(current, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_APPEND | fs.constants.O_TRUNC, 0o600);
     } catch (err) {
       throw HostError.from('rotate journal', current, err);
@@ -176,7 +203,7 @@ export class JournalWriter {
 
   close(): void {
     this.sync();
-    fs.closeSync(this.fd);
+    this.closeFd(this.fd);
     this.fd = -1;
   }
 }

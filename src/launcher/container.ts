@@ -87,8 +87,11 @@ export function execConfig(state: ContainerState, command: string[], opts: { env
   return config;
 }
 
-function processConfig(store: Store, state: ContainerState, p: ProcessSpec): HelperConfig {
-  return execConfig(state, p.command, { env: { ...p.env, ...notifyEnv(p), VIGIL_PROCESS: p.name }, cwd: p.cwd, user: p.user, log: store.logFile(state.name, p.name), process: p });
+/** `nice`: the process's nice value (a monitor that raised its own priority gives its original one). */
+function processConfig(store: Store, state: ContainerState, p: ProcessSpec, nice: number | null = null): HelperConfig {
+  const config = execConfig(state, p.command, { env: { ...p.env, ...notifyEnv(p), VIGIL_PROCESS: p.name }, cwd: p.cwd, user: p.user, log: store.logFile(state.name, p.name), process: p });
+  if (nice !== null) config.push(['nice', String(nice)]);
+  return config;
 }
 
 /** Mark a process as started; `restart` counts it as a restart. */
@@ -106,10 +109,11 @@ export function recordStart(proc: ProcessState, result: HelperResult, restart: b
 
 /**
  * Start a business process (first start or restart), from the monitor. `env`
- * goes to the helper only (never to the process): the monitor tags its helpers with it.
+ * goes to the helper only (never to the process): the monitor tags its helpers
+ * with it. `nice`: see processConfig.
  */
-export function startProcess(store: Store, state: ContainerState, processName: string, env?: Record<string, string>): Promise<HelperResult> {
-  return runHelper('exec', processConfig(store, state, processSpecOf(state, processName)), env);
+export function startProcess(store: Store, state: ContainerState, processName: string, env?: Record<string, string>, nice: number | null = null): Promise<HelperResult> {
+  return runHelper('exec', processConfig(store, state, processSpecOf(state, processName), nice), env);
 }
 
 export function startProcessSync(store: Store, state: ContainerState, processName: string): HelperResult {
@@ -147,6 +151,34 @@ function teardown(store: Store, init: ContainerState['init'], cgroup: ContainerC
 }
 
 /**
+ * The helper configuration that makes a container's namespaces, mounts and
+ * vigil-init in its (already made) cgroups; creates the rootfs mount point.
+ */
+export function createConfig(store: Store, state: ContainerState): HelperConfig {
+  if (!state.cgroup) throw new StateError(`container "${state.name}" has no cgroups yet`);
+  fs.mkdirSync(store.rootfsMountpoint(state.name), { recursive: true });
+  const oci = state.spec.oci;
+  return [
+    ...(oci && !oci.namespaces.uts ? [] : [['hostname', state.spec.hostname] as [string, string]]),
+    ['rootfs', state.spec.rootfs],
+    ['rootfs_mountpoint', store.rootfsMountpoint(state.name)],
+    ['init', INIT_PATH],
+    ['network', state.spec.network],
+    ['privileged', state.spec.privileged ? '1' : '0'],
+    ...initSecurityConfig(state.spec),
+    ...cgroupDirs(state.cgroup).map((d): [string, string] => ['cgroup', d]),
+    ...state.spec.mounts.flatMap((m): Array<[string, string]> => [
+      ['mount_source', m.source],
+      ['mount_target', m.target],
+      ['mount_readonly', m.readonly ? '1' : '0'],
+    ]),
+    ...(oci ? ociLayoutConfig(oci, state.cgroup) : []),
+    ...(state.spec.userns ? [['uid_map', idMapText(state.spec.userns.uidMap)], ['gid_map', idMapText(state.spec.userns.gidMap)]] as Array<[string, string]> : []),
+    ...notifyMountConfig(store.root, state.spec),
+  ];
+}
+
+/**
  * Start a created or stopped container: cgroups, tracer watch, namespaces with
  * vigil-init, then every business process through the helper. Progress is
  * written to the state as it is made, so a launcher killed half-way leaves a
@@ -180,27 +212,7 @@ export function startContainer(store: Store, name: string): ContainerState {
         ensureTracer(BPF_OBJECT_PATH, store.pinDir);
         watch(store.pinDir, BigInt(state.cgroup.id));
       }
-      fs.mkdirSync(store.rootfsMountpoint(name), { recursive: true });
-      const oci = state.spec.oci;
-      const config: HelperConfig = [
-        ...(oci && !oci.namespaces.uts ? [] : [['hostname', state.spec.hostname] as [string, string]]),
-        ['rootfs', state.spec.rootfs],
-        ['rootfs_mountpoint', store.rootfsMountpoint(name)],
-        ['init', INIT_PATH],
-        ['network', state.spec.network],
-        ['privileged', state.spec.privileged ? '1' : '0'],
-        ...initSecurityConfig(state.spec),
-        ...cgroupDirs(state.cgroup).map((d): [string, string] => ['cgroup', d]),
-        ...state.spec.mounts.flatMap((m): Array<[string, string]> => [
-          ['mount_source', m.source],
-          ['mount_target', m.target],
-          ['mount_readonly', m.readonly ? '1' : '0'],
-        ]),
-        ...(oci ? ociLayoutConfig(oci, state.cgroup) : []),
-        ...(state.spec.userns ? [['uid_map', idMapText(state.spec.userns.uidMap)], ['gid_map', idMapText(state.spec.userns.gidMap)]] as Array<[string, string]> : []),
-        ...notifyMountConfig(store.root, state.spec),
-      ];
-      const created = runHelperSync('create', config, store.heldLockFd);
+      const created = runHelperSync('create', createConfig(store, state), store.heldLockFd);
       state.init = { pid: created.pid, startTime: created.startTime };
       store.write(state);
       // dependsOn: in dependency order; a process whose dependencies must

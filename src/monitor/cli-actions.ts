@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../paths.js';
+import { restoreChildPriority } from './priority.js';
 
 const VIGIL = path.join(PACKAGE_ROOT, 'bin/vigil');
 
@@ -17,6 +18,7 @@ export interface CliOutcome {
 export function runVigil(root: string, args: string[]): Promise<CliOutcome> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [VIGIL, '--root', root, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    restoreChildPriority(child.pid);
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', (err) => resolve({ status: null, stderr: err.message }));

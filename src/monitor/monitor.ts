@@ -26,6 +26,7 @@ import { Reporter } from './report.js';
 import { Supervision } from './supervision.js';
 import { currentHolder, holderAlive, restartDependents } from '../launcher/dependencies.js';
 import { describeReload, reloadSpecs } from './reload.js';
+import { originalNice, raiseMonitorPriority } from './priority.js';
 import { startControl } from './control.js';
 import { journalDir, JournalWriter, readJournal } from '../journal/journal.js';
 import type { ControlServer } from '../control/server.js';
@@ -97,6 +98,8 @@ export class Monitor {
     if (cutBytes) this.note(`journal: cut ${cutBytes} byte(s) off its tail (${cutWhy}); numbering continues after seq ${lastSeq}`);
     this.control = startControl(this.store, this.reporter, Date.now(), { tracer: () => this.tracerHealth.view(), tree: (id) => this.tree.view(id), events: () => this.counters.events });
     this.supervision.start();
+    const nice = raiseMonitorPriority();
+    const priority = nice === null ? 'priority not raised (no CAP_SYS_NICE)' : `running at nice ${nice}`;
     const support = tracerSupport();
     if (support.mode === 'degraded') {
       this.startDegraded(support.reason);
@@ -108,7 +111,7 @@ export class Monitor {
         if (c.cgroup) watch(this.store.pinDir, BigInt(c.cgroup.id));
       }
       this.consumer = openConsumer(this.store.pinDir, (events, errors) => this.onEvents(events, errors));
-      this.note(`watching ${this.store.list().filter((c) => c.state === 'running').length} running container(s); tracer ${upgraded ? `build ${generation} replaced the pinned one` : loaded ? 'loaded' : 'already pinned'} at ${this.store.pinDir}`);
+      this.note(`watching ${this.store.list().filter((c) => c.state === 'running').length} running container(s); tracer ${upgraded ? `build ${generation} replaced the pinned one` : loaded ? 'loaded' : 'already pinned'} at ${this.store.pinDir}; ${priority}`);
     }
     // What waited in the pinned ring buffer while no monitor ran comes first.
     this.consumer?.poll();
@@ -502,7 +505,7 @@ export class Monitor {
     if (!current) return;
     let result;
     try {
-      result = await startProcess(this.store, current, processName, helperTag(this.store.root, name, processName));
+      result = await startProcess(this.store, current, processName, helperTag(this.store.root, name, processName), originalNice());
     } catch (err) {
       this.onStartFailure(name, processName, err instanceof VigilError ? err.message : String(err));
       return;

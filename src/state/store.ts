@@ -10,7 +10,7 @@
  *   containers/NAME/logs/P.log    stdout+stderr of process P
  *   containers/NAME/rootfs        mount point the container root is built on
  */
-import crypto from 'node:crypto';
+import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
 import { HostError, NotFoundError, UsageError } from '../util/errors.js';
@@ -148,6 +148,8 @@ export class Store {
   /** bpffs directory of the tracer that serves this root. */
   get pinDir(): string {
     if (this.root === DEFAULT_ROOT) return '/sys/fs/bpf/vigil';
+    // node:crypto loads only here: most commands never need the pin directory.
+    const crypto = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
     const tag = crypto.createHash('sha256').update(this.root).digest('hex').slice(0, 12);
     return `/sys/fs/bpf/vigil-${tag}`;
   }

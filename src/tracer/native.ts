@@ -1,15 +1,14 @@
 /**
  * Typed loader for the vigil_native addon (native/addon). The .node file is
- * resolved from the package root, three levels above dist/src/tracer/.
+ * resolved from the package root (../paths.ts, which the CLI bundle shares).
  * Errors thrown by the addon carry `code` (ERR_BPF_*, ERR_SYSCALL,
  * ERR_INVALID_ARG_*), `syscall`, `path`, `errno` (a name such as 'ENOENT')
  * and, for load failures, `detail` (libbpf's log).
  */
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { PACKAGE_ROOT } from '../paths.js';
 
-export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const ADDON_PATH = path.join(PACKAGE_ROOT, 'native/addon/build/Release/vigil_native.node');
 
 export interface TracerEnsureOptions {

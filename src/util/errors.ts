@@ -12,6 +12,13 @@ export class VigilError extends Error {
   }
 }
 
+/** The monitor refused or failed a control request; `code` is the monitor's (control/client.ts). */
+export class ControlError extends VigilError {
+  constructor(code: string, message: string) {
+    super(code, message);
+  }
+}
+
 /** The command line was wrong: exit 2. */
 export class UsageError extends VigilError {
   constructor(message: string) {

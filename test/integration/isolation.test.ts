@@ -6,6 +6,7 @@
  * limits read back from cgroupfs and /proc.
  */
 import test, { type ExecutionContext } from 'ava';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -291,6 +292,27 @@ serial('a cpuset naming an offline cpu is refused before anything is made', (t) 
   t.is(r.status, 2, r.stderr);
   t.regex(r.stderr, /limits\.cpuset: cpu 4000 is not online on this host/);
   t.deepEqual(env.leftovers(['offcpu']), []);
+});
+
+serial('run -- CMD binds directories with -v SRC:DST[:ro], and refuses a malformed one', (t) => {
+  const dir = fs.mkdtempSync(path.join(env.root, 'vol-'));
+  const ro = fs.mkdtempSync(path.join(env.root, 'vol-ro-'));
+  fs.writeFileSync(path.join(ro, 'in'), 'from the host');
+  env.ok(t, 'run', '-d', '--name', 'vols', '-v', `${dir}:/run/out`, '--volume', `${ro}:/run/in:ro`, '--', '/bin/sh', '-c', 'cat /run/in/in > /run/out/copy; echo x > /run/in/nope; echo $? > /run/out/status; exec sleep 60');
+  const until = Date.now() + 5000;
+  while (!fs.existsSync(path.join(dir, 'status')) && Date.now() < until) spawnSync('sleep', ['0.05']);
+  t.is(fs.readFileSync(path.join(dir, 'copy'), 'utf8'), 'from the host');
+  t.not(fs.readFileSync(path.join(dir, 'status'), 'utf8').trim(), '0', 'the :ro bind is read-only');
+  env.ok(t, 'rm', '-f', 'vols');
+  for (const bad of ['/only-source', `${dir}:/x:rx`, `:/x`]) {
+    const r = env.cli('run', '--name', 'badvol', '-v', bad, '--', '/bin/true');
+    t.is(r.status, 2, bad);
+    t.regex(r.stderr, /-v expects SOURCE:TARGET or SOURCE:TARGET:ro\|rw/);
+  }
+  const rel = env.cli('run', '--name', 'badvol', '-v', 'relative:/x', '--', '/bin/true');
+  t.is(rel.status, 2);
+  t.regex(rel.stderr, /mounts\[0\]\.source/);
+  t.deepEqual(env.leftovers(['vols', 'badvol']), []);
 });
 
 serial('run -- CMD takes the isolation flags: --cap-add, --cap-drop, --cpus, --cpuset, --rootfs', (t) => {

@@ -6,8 +6,16 @@ import { parseSignal } from '../../../src/util/signals.js';
 
 test('flags, aliases, positionals and everything after --', (t) => {
   const p = parseArgs(['-t', '5', 'web', '--json', '--', '-x', 'y'], { time: 'string', json: 'boolean' }, { '-t': 'time' });
-  t.deepEqual(p, { flags: { time: '5', json: true }, positionals: ['web'], rest: ['-x', 'y'] });
+  t.deepEqual(p, { flags: { time: '5', json: true }, positionals: ['web'], rest: ['-x', 'y'], lists: {} });
   t.deepEqual(parseArgs(['--time=3'], { time: 'string' }).flags, { time: '3' });
+});
+
+test('a list flag collects every value in order, through its alias too', (t) => {
+  const p = parseArgs(['-v', '/a:/b', '--volume=/c:/d:ro', '-v', '/e:/f', 'x'], { volume: 'list' }, { '-v': 'volume' });
+  t.deepEqual(p.lists, { volume: ['/a:/b', '/c:/d:ro', '/e:/f'] });
+  t.deepEqual(p.flags, {});
+  t.deepEqual(p.positionals, ['x']);
+  t.throws(() => parseArgs(['-v'], { volume: 'list' }, { '-v': 'volume' }), { instanceOf: UsageError, message: 'option --volume needs a value' });
 });
 
 test('unknown options and missing values are usage errors naming the option', (t) => {
