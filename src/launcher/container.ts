@@ -202,6 +202,7 @@ export function startContainer(store: Store, name: string): ContainerState {
       state.cgroup = null;
     }
     const layout = detectLayout();
+    const held = heldAtStart(state.spec);
     try {
       state.cgroup = createCgroups(layout, state.cgroupParent, name, state.spec.limits);
       store.write(state);
@@ -216,16 +217,10 @@ export function startContainer(store: Store, name: string): ContainerState {
       state.init = { pid: created.pid, startTime: created.startTime };
       store.write(state);
       // dependsOn: in dependency order; a process whose dependencies must
-      // first be ready is held back here and started by startHeld (dependencies.ts).
-      const held = heldAtStart(state.spec);
-      const holder = held.size ? currentHolder() : null;
+      // first be ready is held back (below) and started by startHeld (dependencies.ts).
       for (const procName of startOrder(state.spec.processes)) {
+        if (held.has(procName)) continue;
         const proc = state.processes.find((q) => q.name === procName)!;
-        if (held.has(procName)) {
-          hold(proc, processSpecOf(state, procName).dependsOn ?? [], holder!, 'container start');
-          store.write(state);
-          continue;
-        }
         const result = startProcessSync(store, state, proc.name);
         recordStart(proc, result, false);
         proc.attempt = 0;
@@ -243,6 +238,14 @@ export function startContainer(store: Store, name: string): ContainerState {
       }
       store.write(state);
       throw err;
+    }
+    // The holds are written with the "running" that makes them count: a
+    // launcher killed before this write leaves a half-started container for
+    // `rm -f` or the next start, never a hold that no monitor takes over
+    // (the monitor reconciles running containers only).
+    const holder = currentHolder();
+    for (const procName of held) {
+      hold(state.processes.find((q) => q.name === procName)!, processSpecOf(state, procName).dependsOn ?? [], holder, 'container start');
     }
     state.state = 'running';
     state.lastCgroupId = null;

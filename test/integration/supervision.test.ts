@@ -8,6 +8,9 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
+import { runContainer } from '../../src/launcher/container.js';
+import { validateSpec } from '../../src/launcher/spec.js';
+import { Store, type ContainerState } from '../../src/state/store.js';
 import { KernelEnv, TESTBIN_IN_CONTAINER, type MonitorProcess } from '../helpers/kernel-env.js';
 import { kernelSerial } from '../helpers/kernel-test.js';
 
@@ -343,9 +346,36 @@ serial('a monitor killed with -9 is replaced: the new one rebinds the notify soc
   env.ok(t, 'rm', '-f', 'wdup');
 });
 
+serial('a container start writes its holds together with "running": a launcher killed before that leaves no hold the monitor would skip', (t) => {
+  // The monitor reconciles running containers only: a hold written while the
+  // container was not yet running, by a launcher then killed, was never taken over.
+  const spec = env.spec('holdwrite', [
+    { name: 'dep', command: [TESTBIN_IN_CONTAINER, 'serve'], restart: fast, health: { exec: [TESTBIN_IN_CONTAINER, 'cat', '/run/shared/never'], interval: '1m', timeout: '100ms' } },
+    { name: 'user', command: [TESTBIN_IN_CONTAINER, 'serve'], dependsOn: ['dep'], restart: fast },
+  ]) as { mounts: unknown[] };
+  spec.mounts.push({ source: shared, target: '/run/shared' });
+  const writes: Array<{ state: ContainerState['state']; held: string[] }> = [];
+  class RecordingStore extends Store {
+    override write(s: ContainerState): void {
+      writes.push({ state: s.state, held: s.processes.filter((p) => p.waiting).map((p) => p.name) });
+      super.write(s);
+    }
+  }
+  try {
+    runContainer(new RecordingStore(env.root), validateSpec(spec), null, env.cgroupParent);
+    const holds = writes.filter((w) => w.held.length);
+    t.deepEqual(holds.at(-1)?.held, ['user']);
+    t.deepEqual(holds.map((w) => w.state), holds.map(() => 'running'));
+  } finally {
+    env.ok(t, 'rm', '-f', 'holdwrite');
+  }
+});
+
 serial('a process held for its dependencies by a command that died is started by the monitor', async (t) => {
+  // dep never gets healthy; 'alert' leaves it running, so no health restart of
+  // dep takes user along (held again, by the monitor) while this test watches.
   const spec = env.spec('orphan', [
-    { name: 'dep', command: [TESTBIN_IN_CONTAINER, 'serve'], restart: fast, health: { exec: [TESTBIN_IN_CONTAINER, 'cat', '/run/shared/never'], interval: '200ms', timeout: '100ms' } },
+    { name: 'dep', command: [TESTBIN_IN_CONTAINER, 'serve'], restart: fast, health: { exec: [TESTBIN_IN_CONTAINER, 'cat', '/run/shared/never'], interval: '200ms', timeout: '100ms', onFailure: 'alert' } },
     { name: 'user', command: [TESTBIN_IN_CONTAINER, 'serve'], dependsOn: ['dep'], restart: fast },
   ]) as { mounts: unknown[] };
   spec.mounts.push({ source: shared, target: '/run/shared' });
@@ -376,5 +406,5 @@ serial('health onFailure restart-container restarts the whole container', async 
   t.regex(restarted.reason, /container restarted \(svc is unhealthy; container restart 1 of 5 within 1 m\)/);
   t.not(env.inspect(t, 'hcc').pid, before.pid);
   env.ok(t, 'rm', '-f', 'hcc');
-  t.deepEqual(env.leftovers(['crit', 'critstop', 'hc', 'slowcheck', 'deps', 'wd', 'wdstop', 'wdup', 'orphan', 'hcc']), []);
+  t.deepEqual(env.leftovers(['crit', 'critstop', 'hc', 'slowcheck', 'deps', 'wd', 'wdstop', 'wdup', 'holdwrite', 'orphan', 'hcc']), []);
 });
