@@ -118,7 +118,16 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** Exit status when the reader of our stdout went away (as a process killed by SIGPIPE: 128 + 13). */
+export const EXIT_READER_GONE = 141;
+
 export async function run(argv: string[]): Promise<void> {
+  // `vigil logs NAME | head` closes the pipe while we write: Node ignores SIGPIPE, so
+  // the write fails with EPIPE, which would otherwise surface as an unhandled stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(EXIT_READER_GONE);
+    throw err;
+  });
   try {
     process.exitCode = await main(argv);
   } catch (err) {
