@@ -420,8 +420,17 @@ static void container_init_child(const struct helper_config *cfg, int init_fd)
 	mount_point("/sys", 0555);
 	if (sys_fd >= 0)
 		attach_premounted(sys_fd, "/sys", 0);
-	else
+	else if (mount("sysfs", "/sys", "sysfs", sys_ro | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) {
+		/* With the host's network namespace (network: host) sysfs is the host's
+		 * superblock, which image-less mode has already bound here with the host
+		 * root: the kernel refuses the same filesystem twice on one mount point
+		 * (EBUSY). Take the bound one (and the host's mounts below it) away in
+		 * this mount namespace, then mount sysfs afresh. */
+		if (errno != EBUSY)
+			fail_child(efd, "mount sysfs", "/sys");
+		must(umount2("/sys", MNT_DETACH), "unmount the host's sysfs", "/sys");
 		must(mount("sysfs", "/sys", "sysfs", sys_ro | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL), "mount sysfs", "/sys");
+	}
 	/* In the cgroup namespace this shows the container's own cgroup as the root. */
 	must(mount("cgroup2", "/sys/fs/cgroup", "cgroup2", sys_ro | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL),
 	     "mount cgroup2", "/sys/fs/cgroup");

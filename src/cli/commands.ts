@@ -98,7 +98,8 @@ export async function cmdRun(ctx: Context, argv: string[], createOnly = false): 
     spec = specFromFlags(p.flags, p.rest, p.lists.volume);
   } else {
     if (p.lists.volume) throw new UsageError('-v is for run -- CMD; a spec file lists its mounts');
-    const [f] = expectPositionals(p, 1, 1, `vigil ${createOnly ? 'create' : 'run'} SPEC.yaml | vigil run --name N [--memory 64M] [--restart POLICY] -- CMD ARG...`);
+    const verb = createOnly ? 'create' : 'run';
+    const [f] = expectPositionals(p, 1, 1, `vigil ${verb} SPEC.yaml | vigil ${verb} --name N [--memory 64M] [--restart POLICY] -- CMD ARG... | vigil ${verb} --bundle DIR [--name N]`);
     file = path.resolve(f);
     spec = readSpecFile(file);
     if (typeof p.flags.name === 'string') {

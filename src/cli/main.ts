@@ -14,7 +14,7 @@ usage: vigil [--root DIR] [--cgroup-parent P] COMMAND ...
   run SPEC.yaml                 create and start a container; print its name
   run --name N [--memory 64M] [--cpus N] [--cpuset CPUS] [--restart POLICY]
       [--rootfs DIR] [--privileged] [--cap-add A,B] [--cap-drop A,B]
-      [-v SRC:DST[:ro]]... -- CMD ARG...
+      [--network none|host] [-v SRC:DST[:ro]]... -- CMD ARG...
   run --bundle DIR [--name N] [--restart POLICY]
                                 an OCI runtime bundle (config.json + rootfs); its
                                 process is the business process "main"
@@ -118,7 +118,16 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** Exit status when the reader of our stdout went away (as a process killed by SIGPIPE: 128 + 13). */
+export const EXIT_READER_GONE = 141;
+
 export async function run(argv: string[]): Promise<void> {
+  // `vigil logs NAME | head` closes the pipe while we write: Node ignores SIGPIPE, so
+  // the write fails with EPIPE, which would otherwise surface as an unhandled stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(EXIT_READER_GONE);
+    throw err;
+  });
   try {
     process.exitCode = await main(argv);
   } catch (err) {

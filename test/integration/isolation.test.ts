@@ -331,3 +331,21 @@ serial('run -- CMD takes the isolation flags: --cap-add, --cap-drop, --cpus, --c
   t.regex(bad.stderr, /security\.capabilities\.add\[0\]: unknown capability "NOPE"/);
   t.deepEqual(env.leftovers(['badflag']), []);
 });
+
+// Found by a newcomer: `network: host` (SPEC) failed with "mount sysfs '/sys': EBUSY", since
+// image-less mode had already bound the host's sysfs there and the kernel refuses the same
+// filesystem twice on one mount point.
+serial('network: host shares the host\'s network namespace, with a fresh read-only sysfs as with none', async (t) => {
+  env.ok(t, 'run', env.writeSpec('hostnet', env.spec('hostnet', [{ name: 'main', command: ['/bin/sleep', '600'] }], { network: 'host' })));
+  const main = pidOf(t, 'hostnet', 'main');
+  t.is(fs.readlinkSync(`/proc/${main}/ns/net`), fs.readlinkSync('/proc/self/ns/net'), 'the host\'s network namespace');
+  t.true(mountOptions(main, '/sys')!.includes('ro'), '/sys is read-only');
+  const sysMounts = fs.readFileSync(`/proc/${main}/mountinfo`, 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m) => m?.startsWith('/sys/fs/'));
+  t.deepEqual(sysMounts, ['/sys/fs/cgroup'], 'none of the host\'s mounts under /sys, only the container\'s own cgroup2');
+  const exec = env.cli('exec', 'hostnet', '--', '/bin/sh', '-c', 'ls /sys/class/net; cat /proc/self/cgroup; mkdir /sys/fs/cgroup/escape || echo sys-refused');
+  t.is(exec.status, 0, exec.stderr);
+  t.deepEqual(exec.stdout.split('\n').filter((l) => l && !l.includes(':') && l !== 'sys-refused').sort(), fs.readdirSync('/sys/class/net').sort(), 'the host\'s interfaces');
+  t.regex(exec.stdout, /^0::\/$/m, 'its own cgroup namespace');
+  t.regex(exec.stdout, /sys-refused/);
+  env.ok(t, 'rm', '-f', 'hostnet');
+});

@@ -41,7 +41,7 @@ export function ProcessTree({ container, selected, focused, nextRestart, nowMs, 
   const at = Math.max(0, ps.findIndex((p) => p.name === selected));
   const first = Math.min(Math.max(0, at - rows + 1), Math.max(0, ps.length - rows));
   const nameW = Math.max(8, Math.min(24, Math.max(...ps.map((p) => p.name.length))));
-  // Health checks are not built yet (SPEC's `health` is refused): no column until a process has one.
+  // No health column for a container none of whose processes has a check: it would be all dashes.
   const withHealth = ps.some((p) => p.health !== null);
   const title = `${focused ? '▸ ' : '  '}Processes of ${container.name}${first > 0 ? ` ↑${first}` : ''}${first + rows < ps.length ? ` ↓${ps.length - first - rows}` : ''}`;
   return (

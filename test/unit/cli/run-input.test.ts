@@ -40,3 +40,11 @@ test('--cpus that is not a number shows what was typed', async (t) => {
   t.is(r.message, '(command line): limits.cpus: expected a number, got string "abc"');
   t.deepEqual(fs.readdirSync(root).filter((n) => n !== 'lock'), [], 'nothing made');
 });
+
+test('run or create with nothing to run names all three forms, the bundle included', async (t) => {
+  for (const verb of ['run', 'create']) {
+    const r = await refusal([verb]);
+    t.is(r.code, 2);
+    t.regex(r.message, new RegExp(`vigil ${verb} SPEC\\.yaml \\| vigil ${verb} --name N .* -- CMD ARG\\.\\.\\. \\| vigil ${verb} --bundle DIR \\[--name N\\]`));
+  }
+});
