@@ -49,6 +49,16 @@ export function detectLayout(mountsText = fs.readFileSync('/proc/self/mounts', '
   return { kind: Object.keys(v1Mounts).length ? 'hybrid' : 'v2', v2Mount, v2Controllers, v1Mounts };
 }
 
+/**
+ * Where vigil parks the processes of a delegated v2 cgroup (a systemd service
+ * with Delegate=yes, a test runner's cgroup) so that cgroup may hand
+ * controllers to its children: cgroup v2 lets a non-root cgroup with processes
+ * of its own enable no domain controller for its children ("no internal
+ * processes"). A process parked there still counts as living in the cgroup
+ * above it.
+ */
+export const PARKING_LEAF = 'vigil-parked';
+
 /** The calling process's own cgroup in the v2 tree and in each v1 hierarchy. */
 export function ownCgroups(procSelfCgroup = fs.readFileSync('/proc/self/cgroup', 'utf8')): { v2: string; v1: Map<string, string> } {
   let v2 = '/';
@@ -59,6 +69,7 @@ export function ownCgroups(procSelfCgroup = fs.readFileSync('/proc/self/cgroup',
     if (m[1] === '0' && m[2] === '') v2 = m[3];
     else for (const c of m[2].split(',')) v1.set(c, m[3]);
   }
+  if (path.posix.basename(v2) === PARKING_LEAF) v2 = path.posix.dirname(v2);
   return { v2, v1 };
 }
 
@@ -98,8 +109,40 @@ function write(file: string, value: string): void {
   }
 }
 
-/** Enable the controllers a container needs in every v2 ancestor's subtree_control. */
-function enableV2Controllers(layout: CgroupLayout, dir: string, needed: Controller[]): void {
+/**
+ * Move every process of v2 cgroup `dir` into its parking leaf, until none is
+ * left (a process may fork while we move): afterwards `dir` may enable
+ * controllers for its children.
+ */
+function parkProcesses(dir: string): void {
+  const leaf = path.join(dir, PARKING_LEAF);
+  try {
+    fs.mkdirSync(leaf, { recursive: true });
+  } catch (err) {
+    throw HostError.from('mkdir', leaf, err);
+  }
+  for (let round = 0; round < 100; round++) {
+    const pids = readOr(path.join(dir, 'cgroup.procs'), '').split('\n').filter(Boolean);
+    if (!pids.length) return;
+    for (const pid of pids) {
+      try {
+        fs.writeFileSync(path.join(leaf, 'cgroup.procs'), pid);
+      } catch (err) {
+        // ESRCH: it exited meanwhile.
+        if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw HostError.from('write', path.join(leaf, 'cgroup.procs'), err);
+      }
+    }
+  }
+  throw new HostError('write', path.join(leaf, 'cgroup.procs'), 'EAGAIN', `processes kept appearing in ${dir}; it cannot hand controllers to its children`);
+}
+
+/**
+ * Enable the controllers a container needs in every v2 ancestor's
+ * subtree_control. The caller's own cgroup (and anything beneath it) may hold
+ * processes, which cgroup v2 forbids there: they are parked in a leaf first.
+ * An ancestor above the caller's own cgroup is not ours to rearrange.
+ */
+function enableV2Controllers(layout: CgroupLayout, dir: string, needed: Controller[], ownV2 = ownCgroups().v2): void {
   const wanted = needed.filter((c) => layout.v2Controllers.has(c));
   if (!wanted.length) return;
   const chain: string[] = [];
@@ -108,9 +151,28 @@ function enableV2Controllers(layout: CgroupLayout, dir: string, needed: Controll
     if (d === layout.v2Mount) break;
   }
   for (const d of chain) {
+    // The parent itself may not exist yet: it is made here, as createCgroups would.
+    if (!fs.existsSync(d)) {
+      try {
+        fs.mkdirSync(d, { recursive: true });
+      } catch (err) {
+        throw HostError.from('mkdir', d, err);
+      }
+    }
     const enabled = readOr(path.join(d, 'cgroup.subtree_control'), '').split(/\s+/);
     const missing = wanted.filter((c) => !enabled.includes(c));
-    if (missing.length) write(path.join(d, 'cgroup.subtree_control'), missing.map((c) => `+${c}`).join(' '));
+    if (!missing.length) continue;
+    const file = path.join(d, 'cgroup.subtree_control');
+    const value = missing.map((c) => `+${c}`).join(' ');
+    try {
+      fs.writeFileSync(file, value);
+    } catch (err) {
+      const own = path.join(layout.v2Mount, ownV2);
+      const ours = d === own || d.startsWith(own + '/');
+      if ((err as NodeJS.ErrnoException).code !== 'EBUSY' || !ours || d === layout.v2Mount) throw HostError.from('write', file, err);
+      parkProcesses(d);
+      write(file, value);
+    }
   }
 }
 

@@ -67,6 +67,7 @@ chmod +x "$ird/init"
 cp -r "$kdir/modules" "$ird/modules"
 {
   echo "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TMPDIR=/tmp LANG=C.UTF-8"
+  printf 'export VIGIL_CELL_KERNEL=%q VIGIL_CELL_LAYOUT=%q VIGIL_CELL_BTF=%q\n' "$kernel" "$layout" "$btf"
   [ -n "${CI:-}" ] && printf 'export CI=%q\n' "$CI"
   printf 'cd %q || exit 125\n' "$PWD"
   printf 'exec'; printf ' %q' "$@"; printf '\n'
