@@ -6,6 +6,36 @@
 # the command from /cell/command in a chroot and writes its exit status to the
 # "result" 9p share. Kernel command-line parameters read here:
 #   vigil.layout=v2|hybrid   vigil.btf=hidden   vigil.timeout=SECONDS
+if [ "${1:-}" = stage2 ]; then
+  layout=$2; btf=$3; limit=$4
+  bb=/run/vigil-cell/busybox
+  say() { echo "vigil-cell: $*" > /dev/ttyS0; }
+  finish() {
+    echo "$1" > /run/vigil-cell/result/status
+    $bb sync
+    $bb umount /run/vigil-cell/result
+    $bb poweroff -f
+  }
+  # Like a systemd service, the command runs in a cgroup of its own, not in
+  # the root: pure v2's "no internal processes" rule then applies to its parent.
+  cg=/kernel-cell.service
+  for d in $($bb awk '$3 == "cgroup2" || $3 == "cgroup" { print $2 }' /proc/mounts); do
+    $bb mkdir -p "$d$cg"
+    if [ -f "$d/cpuset.cpus" ] && [ ! -f "$d/cgroup.controllers" ]; then
+      $bb cat "$d/cpuset.cpus" > "$d$cg/cpuset.cpus"; $bb cat "$d/cpuset.mems" > "$d$cg/cpuset.mems"
+    fi
+    echo $$ > "$d$cg/cgroup.procs" 2>/dev/null || say "could not join $d$cg"
+  done
+  $bb hostname kernel-cell
+  say "running the command ($($bb uname -r), $layout, BTF $btf)"
+  start=$($bb cut -d. -f1 /proc/uptime)
+  $bb timeout "$limit" /bin/sh /run/vigil-cell/command > /dev/ttyS1 2>&1
+  status=$?
+  # Stopped by the time limit: report 124, as coreutils' timeout does.
+  [ "$status" -ge 128 ] && [ $(( $($bb cut -d. -f1 /proc/uptime) - start )) -ge "$limit" ] && status=124
+  say "command exited $status"
+  finish "$status"
+fi
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc
@@ -70,22 +100,15 @@ mount -t tracefs tracefs $r/sys/kernel/tracing 2>/dev/null
 mount -t debugfs debugfs $r/sys/kernel/debug 2>/dev/null
 [ "$btf" = hidden ] && mount -t tmpfs -o ro,mode=0755 nobtf $r/sys/kernel/btf
 
-# Like a systemd service, the command runs in a cgroup of its own, not in the
-# root: pure v2's "no internal processes" rule then applies to its parent.
-cg=/kernel-cell.service
-for d in $(awk '$3 == "cgroup2" || $3 == "cgroup" { print $2 }' /proc/mounts | grep "^$r/sys/fs/cgroup"); do
-  mkdir -p "$d$cg" && echo $$ > "$d$cg/cgroup.procs" 2>/dev/null
-done
-[ -d $r/sys/fs/cgroup/cpuset$cg ] && cat $r/sys/fs/cgroup/cpuset/cpuset.cpus > $r/sys/fs/cgroup/cpuset$cg/cpuset.cpus \
-  && cat $r/sys/fs/cgroup/cpuset/cpuset.mems > $r/sys/fs/cgroup/cpuset$cg/cpuset.mems && echo $$ > $r/sys/fs/cgroup/cpuset$cg/cgroup.procs
-
-cp /cell/command $r/run/cell-command
-hostname kernel-cell
-say "running the command ($(uname -r), $layout, BTF $btf)"
-start=$(cut -d. -f1 /proc/uptime)
-timeout "$limit" chroot $r /bin/sh /run/cell-command > /dev/ttyS1 2>&1
-status=$?
-# Stopped by the time limit: report 124, as coreutils' timeout does.
-[ "$status" -ge 128 ] && [ $(( $(cut -d. -f1 /proc/uptime) - start )) -ge "$limit" ] && status=124
-say "command exited $status"
-finish "$status"
+# The overlay becomes the root of everything (switch_root, not chroot): a
+# process that joins a mount namespace (setns) lands at that namespace's root,
+# which must be the host's tree, not this initramfs. Stage 2 runs from there
+# with this script's busybox, kept in the new root's /run.
+cell=$r/run/vigil-cell
+mkdir -p $cell/result
+cp /bin/busybox $cell/busybox
+cp /init $cell/init
+cp /cell/command $cell/command
+umount /result
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 result $cell/result || { say "no result share"; poweroff -f; }
+exec switch_root $r /run/vigil-cell/busybox sh /run/vigil-cell/init stage2 "$layout" "$btf" "$limit"
