@@ -31,15 +31,23 @@ libbpf_at_least_1() { pkg-config --atleast-version=1.0.0 libbpf 2>/dev/null; }
 case "$ID:${VERSION_ID%%.*}" in
   debian:11|debian:12|ubuntu:22|ubuntu:24)
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq clang llvm libelf-dev zlib1g-dev pkg-config make gcc g++ libc6-dev python3 \
-      ca-certificates curl git rsync xz-utils zstd busybox-static >/dev/null
+    packages="clang llvm libelf-dev zlib1g-dev pkg-config make gcc g++ libc6-dev python3 ca-certificates curl git rsync xz-utils zstd busybox-static"
     # libbpf 1.0 or newer and bpftool from the distribution where it has them.
     case "$ID:${VERSION_ID%%.*}" in
-      debian:12) apt-get install -y -qq libbpf-dev bpftool >/dev/null ;;
-      # Ubuntu's bpftool is a wrapper around the running kernel's linux-tools.
-      ubuntu:24) apt-get install -y -qq libbpf-dev linux-tools-common "linux-tools-$(uname -r)" >/dev/null || apt-get install -y -qq libbpf-dev >/dev/null ;;
+      debian:12) packages="$packages libbpf-dev bpftool" ;;
+      ubuntu:24) packages="$packages libbpf-dev" ;;
     esac
+    missing=""
+    for p in $packages; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"; done
+    if [ -n "$missing" ]; then
+      apt-get update -qq
+      # shellcheck disable=SC2086 # a list of package names
+      apt-get install -y -qq $missing >/dev/null
+    fi
+    # Ubuntu's bpftool is a wrapper around the running kernel's linux-tools.
+    if [ "$ID:${VERSION_ID%%.*}" = ubuntu:24 ] && ! bpftool version >/dev/null 2>&1; then
+      apt-get install -y -qq linux-tools-common "linux-tools-$(uname -r)" >/dev/null || true
+    fi
     if ! command -v node >/dev/null || ! node -e "process.exit(+process.versions.node.split('.')[0] >= $NODE_MAJOR ? 0 : 1)"; then
       # Node.js 20 from NodeSource's apt repository (the distributions ship older ones).
       curl -fsSL "https://deb.nodesource.com/setup_$NODE_MAJOR.x" -o /tmp/nodesource-setup.sh
@@ -80,7 +88,8 @@ command -v bpftool >/dev/null || die "bpftool is missing after provisioning"
 mkdir -p "$dest"
 rsync -a --delete --exclude node_modules --exclude dist --exclude build --exclude native/addon/build --exclude .cache --exclude .git "$src/" "$dest/"
 cd "$dest"
-npm ci --no-audit --no-fund --loglevel=error
+# --prefer-offline: a warm npm cache (or a local mirror) is enough, no registry round trips.
+npm ci --prefer-offline --no-audit --no-fund --loglevel=error
 make -s
 grep -q ' /sys/fs/bpf bpf ' /proc/mounts || mount -t bpf bpf /sys/fs/bpf
 bin/vigil doctor || true
