@@ -10,7 +10,9 @@
  * (test/kernel/); VIGIL_CELL_LAYOUT names the layout the cell booted with.
  */
 import test from 'ava';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { detectLayout, ownCgroups, PARKING_LEAF, resolveParent } from '../../src/launcher/cgroups.js';
 import { KernelEnv, TESTBIN_IN_CONTAINER, type MonitorProcess } from '../helpers/kernel-env.js';
@@ -20,10 +22,19 @@ const { serial, missing } = kernelSerial('cgroup layout tests');
 const env = missing ? null! : new KernelEnv('layouts');
 let monitor: MonitorProcess | undefined;
 
-/** Whether this kernel has a v1 memory controller at all (Debian 6.12: no). */
+/**
+ * Whether this kernel can put memory on a v1 hierarchy (Debian's 6.12: no,
+ * CONFIG_MEMCG_V1 is off, though /proc/cgroups still lists memory; pure v2
+ * booted with cgroup_no_v1=all: no). Asked by mounting one in a private mount
+ * namespace that dies with the mount command.
+ */
 function kernelHasV1Memory(): boolean {
-  const line = fs.readFileSync('/proc/cgroups', 'utf8').split('\n').find((l) => l.startsWith('memory\t'));
-  return line !== undefined && line.split('\t')[3] === '1' && !fs.readFileSync('/proc/cmdline', 'utf8').includes('cgroup_no_v1=all');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-v1-memory-'));
+  try {
+    return spawnSync('unshare', ['--mount', '--propagation', 'private', 'mount', '-t', 'cgroup', '-o', 'memory', 'cgroup', dir], { stdio: 'ignore' }).status === 0;
+  } finally {
+    fs.rmdirSync(dir);
+  }
 }
 
 test.before(async () => {
