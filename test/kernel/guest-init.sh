@@ -1,10 +1,13 @@
 #!/bin/busybox sh
+# shellcheck shell=dash
 # /init of the kernel-matrix initramfs (busybox). Loads the modules 9p and
 # overlayfs need, mounts the host's / read-only over 9p with a tmpfs overlay on
 # top (so the guest can write anywhere and nothing reaches the host), sets up the
-# cgroup layout named on the kernel command line, mounts bpffs and tracefs, runs
-# the command from /cell/command in a chroot and writes its exit status to the
-# "result" 9p share. Kernel command-line parameters read here:
+# cgroup layout named on the kernel command line, mounts bpffs and tracefs, then
+# switch_roots into the overlay, where stage 2 (this script again, argument
+# "stage2") runs the command from /cell/command with its output on the second
+# serial port and writes its exit status to the "result" 9p share.
+# Kernel command-line parameters read here:
 #   vigil.layout=v2|hybrid   vigil.btf=hidden   vigil.timeout=SECONDS
 if [ "${1:-}" = stage2 ]; then
   layout=$2; btf=$3; limit=$4
@@ -86,7 +89,7 @@ case "$layout" in
     # controller-less v2 tree at /sys/fs/cgroup/unified. A controller the
     # kernel lacks in v1 (6.12: memory, cpuset) stays with the v2 tree.
     mount -t tmpfs -o mode=0755 cgroup $r/sys/fs/cgroup
-    tail -n +2 /proc/cgroups | while read -r name hier num enabled; do
+    tail -n +2 /proc/cgroups | while read -r name _hierarchy _count enabled; do
       [ "$enabled" = 1 ] || continue
       mkdir -p "$r/sys/fs/cgroup/$name"
       mount -t cgroup -o "$name" cgroup "$r/sys/fs/cgroup/$name" 2>/dev/null || rmdir "$r/sys/fs/cgroup/$name"

@@ -14,7 +14,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 cache=${VIGIL_KERNEL_CACHE:-$repo/.cache/kernels}
-cd "$repo"
+cd "$repo" || exit 2
 ALL_CELLS="host 5.10-v2 5.10-hybrid 6.1-v2 6.1-hybrid 6.12-v2 6.12-hybrid 6.12-v2-nobtf"
 tap_out=
 while [ $# -gt 0 ]; do

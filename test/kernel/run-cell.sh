@@ -87,6 +87,7 @@ fi
 
 boot() { # $1: kvm or tcg
   local accel_args
+  # shellcheck disable=SC2054 # "tcg,thread=multi" is one argument
   if [ "$1" = kvm ]; then accel_args=(-accel kvm -cpu host); else accel_args=(-accel tcg,thread=multi -cpu max); fi
   rm -f "$work/result/status"
   # In a subshell, so that a QEMU that aborts (KVM refusing the guest) is
