@@ -103,7 +103,7 @@ for (const oomGroup of [false, true]) {
       // v1 memory only: the group kill does not exist there, and vigil says so.
       const r = env.cli('run', file);
       t.not(r.status, 0);
-      t.regex(r.stderr, /memory\.oom\.group.*cgroup v2 memory controller/);
+      t.regex(r.stderr, /limits\.oomGroup needs the cgroup v2 memory controller/);
       t.deepEqual(env.leftovers([name]), []);
       return;
     }
