@@ -92,14 +92,16 @@ boot() { # $1: kvm or tcg
   rm -f "$work/result/status"
   # In a subshell, so that a QEMU that aborts (KVM refusing the guest) is
   # reported through its status, not by the shell's job control.
-  (timeout --kill-after=10 "$((limit + 120))" qemu-system-x86_64 "${accel_args[@]}" \
+  # --foreground: QEMU stays in this process group, so stopping the runner's
+  # group (Ctrl-C, a CI job's end) stops the guest too.
+  (exec timeout --foreground --kill-after=10 "$((limit + 120))" qemu-system-x86_64 "${accel_args[@]}" \
     -m "$memory" -smp "$(nproc)" -nodefaults -display none -no-reboot \
     -kernel "$kdir/vmlinux" -initrd "$work/initramfs.cpio" \
     -append "console=ttyS0 panic=-1 quiet loglevel=4 $layout_args vigil.layout=$layout vigil.btf=$btf vigil.timeout=$limit" \
     -serial "file:$work/console" -serial "file:$work/output" \
     -virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
     -virtfs "local,path=$work/result,mount_tag=result,security_model=none" \
-    > "$work/qemu.log" 2>&1; exit $?) &
+    > "$work/qemu.log" 2>&1) &
   qemu_pid=$!
   if [ "$follow" = 1 ]; then
     tail -n +1 -f --pid="$qemu_pid" "$work/output" &
