@@ -1,12 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vigil tracer: process exit, signals and OOM kills of watched cgroups.
+ * vigil tracer: process exit, signals, OOM kills, fork and exec in watched
+ * cgroups and their descendants.
  *
  * Filtering happens here: an event is written only when the subject task's
- * cgroup v2 id is a key of `watched`, so the rest of the host costs one hash
- * lookup per hook. Records go to the `events` ring buffer (layout in
- * events.h); a full buffer is counted in `drops`, never ignored. The maps and
- * links are pinned by the loader, so recording continues with no reader.
+ * cgroup v2 id, or that of one of its ancestors, is a key of `watched`, so the
+ * rest of the host costs a few map lookups per hook. Records go to the
+ * `events` ring buffer (layout in events.h). Nothing is lost silently: a full
+ * buffer is counted in `drops`, a rate-limited signal in `limited`, both per
+ * event kind. Exits and OOM kills may use the whole buffer; signals, forks and
+ * execs only its first half, so a storm of them cannot crowd out an exit.
+ * The maps and links are pinned by the loader, so recording continues with
+ * no reader, and a newer build replaces this one without a gap: both run
+ * for a moment, and `exit_seen`, `oom_seen` and `handover` keep each record
+ * single.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -16,17 +23,31 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Bit N set = signal N is reported. The loader may override it before load;
- * the default is the fatal set plus SIGSTOP/SIGTSTP (0x8318ebfe). */
+/* Settings in .rodata, written by the loader before load. */
+
+/* Bit N set = signal N is reported. Default: the fatal set plus SIGSTOP/SIGTSTP. */
 const volatile __u64 signal_mask = (1ULL << 1) | (1ULL << 2) | (1ULL << 3) | (1ULL << 4) |
 				   (1ULL << 5) | (1ULL << 6) | (1ULL << 7) | (1ULL << 8) |
 				   (1ULL << 9) | (1ULL << 11) | (1ULL << 13) | (1ULL << 14) |
 				   (1ULL << 15) | (1ULL << 24) | (1ULL << 25) | (1ULL << 31) |
 				   (1ULL << 19) | (1ULL << 20);
+/* Signal events per second allowed per watched cgroup, and the burst above that rate. */
+const volatile __u32 signal_rate = 200;
+const volatile __u32 signal_burst = 400;
+/* This build's generation (one more than the build it replaced). */
+const volatile __u32 generation = 1;
+/* What this build's OOM program reports as its hook (VIGIL_OOM_HOOK_*). */
+const volatile __u32 oom_hook = VIGIL_OOM_HOOK_TRACEPOINT;
+/* log2 of the page size, set by the loader (sizes are reported in KiB). */
+const volatile __u32 page_shift = 12;
+
+#define RINGBUF_SIZE (1 << 20)
+/* Ancestors looked at above a task's own cgroup (v2 trees are rarely deeper). */
+#define MAX_ANCESTRY 16
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 20);
+	__uint(max_entries, RINGBUF_SIZE);
 } events SEC(".maps");
 
 struct {
@@ -40,14 +61,29 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, VIGIL_DROPS_SLOTS);
 	__type(key, __u32);   /* enum vigil_event_kind */
-	__type(value, __u64); /* records lost because the ring buffer was full */
+	__type(value, __u64); /* records lost because the ring buffer was (half) full */
 } drops SEC(".maps");
 
-/* Processes whose exit was already reported. Two threads of a group exit can
- * both read signal->live == 0 (each decrements it early in do_exit and reaches
- * the tracepoint later), so the first to insert its key wins. Keyed by
- * (tgid, leader start time), which no later process can reuse. */
-struct exit_key {
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VIGIL_DROPS_SLOTS);
+	__type(key, __u32);   /* enum vigil_event_kind */
+	__type(value, __u64); /* records not written because a per-cgroup rate limit said so */
+} limited SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vigil_control);
+} control SEC(".maps");
+
+/* Processes whose exit (or OOM kill) was already reported, keyed by (tgid,
+ * leader start time), which no later process can reuse. Two threads of a
+ * group can both read signal->live == 0 (each decrements it early in do_exit
+ * and reaches the tracepoint later), and during an upgrade the old and the new
+ * program both run: the first to insert the key reports. */
+struct task_key {
 	__u32 tgid;
 	__u32 _pad;
 	__u64 start_boottime_ns;
@@ -56,38 +92,153 @@ struct exit_key {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
-	__type(key, struct exit_key);
+	__type(key, struct task_key);
 	__type(value, __u8);
 } exit_seen SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct task_key);
+	__type(value, __u8);
+} oom_seen SEC(".maps");
+
+/*
+ * Hand-over between two builds attached at once (during an upgrade both run,
+ * one after the other, for each tracepoint hit, in an order not to rely
+ * on). Exits and OOM kills are deduplicated by key above; signals, forks
+ * and execs by this per-CPU note of the last record written: the second build
+ * to see the same hit (same kind and subject, another generation, within
+ * HANDOVER_NS) skips it. A wrong match could only make a duplicate, never a
+ * miss, except for two identical hits within HANDOVER_NS on one CPU exactly
+ * while the old build is being detached.
+ */
+struct handover {
+	__u64 ts;
+	__u64 a, b; /* the hit's subject (thread ids, signal) */
+	__u32 gen;
+	__u32 kind;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct handover);
+} handover SEC(".maps");
+
+#define HANDOVER_NS 200000ULL
+
+/* Signal token buckets, one per watched cgroup, as a theoretical arrival time
+ * (GCRA): a signal is allowed while tat - now <= burst * interval. Updates
+ * from two CPUs at once may both pass; the limit is approximate by design
+ * (no atomics beyond add exist on 5.10). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);   /* watched cgroup id */
+	__type(value, __u64); /* theoretical arrival time, ns */
+} signal_bucket SEC(".maps");
 
 #define SEND_SIG_NOINFO_PTR 0UL /* kernel's SEND_SIG_NOINFO: treat as SI_USER */
 #define SEND_SIG_PRIV_PTR 1UL   /* kernel's SEND_SIG_PRIV: treat as SI_KERNEL */
 #define SI_USER_CODE 0
 #define SI_KERNEL_CODE 0x80
 
-static __always_inline bool is_watched(__u64 cgroup_id)
+static __always_inline struct cgroup *task_cgroup(struct task_struct *t)
 {
-	return bpf_map_lookup_elem(&watched, &cgroup_id) != NULL;
+	return BPF_CORE_READ(t, cgroups, dfl_cgrp);
 }
 
-static __always_inline __u64 task_cgroup_id(struct task_struct *t)
+/*
+ * The watched cgroup `cg` belongs to: itself or its nearest watched ancestor,
+ * else 0. A cgroup's own css is its first member and css->parent is the
+ * parent's own css, whose ->cgroup is the parent cgroup (5.x and 6.x alike).
+ */
+static __always_inline __u64 watched_of(struct cgroup *cg, __u64 *own)
 {
-	return BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
+	__u64 id = BPF_CORE_READ(cg, kn, id);
+
+	*own = id;
+	for (int i = 0; i < MAX_ANCESTRY; i++) {
+		if (bpf_map_lookup_elem(&watched, &id))
+			return id;
+		cg = BPF_CORE_READ(cg, self.parent, cgroup);
+		if (!cg)
+			return 0;
+		id = BPF_CORE_READ(cg, kn, id);
+	}
+	return 0;
 }
 
-static __always_inline void count_drop(__u32 kind)
+static __always_inline void count(void *map, __u32 kind)
 {
-	__u64 *n = bpf_map_lookup_elem(&drops, &kind);
+	__u64 *n = bpf_map_lookup_elem(map, &kind);
 
 	if (n)
 		*n += 1;
 }
 
-static __always_inline void fill_header(struct vigil_event_header *h, __u64 cgroup_id,
-					__u16 kind, __u32 size)
+/* Should this build write this hit, or did the other build just write it? */
+static __always_inline bool claim(__u32 kind, __u64 a, __u64 b)
+{
+	__u32 k = 0;
+	struct handover *h = bpf_map_lookup_elem(&handover, &k);
+	__u64 now = bpf_ktime_get_ns();
+
+	if (!h)
+		return true;
+	if (h->kind == kind && h->a == a && h->b == b && h->gen != generation &&
+	    now - h->ts < HANDOVER_NS) {
+		h->kind = 0; /* consumed: a real repeat of this hit is written again */
+		return false;
+	}
+	h->ts = now;
+	h->a = a;
+	h->b = b;
+	h->gen = generation;
+	h->kind = kind;
+	return true;
+}
+
+/* Room for a record that must not crowd out exits: the first half only. */
+static __always_inline void *reserve_low(__u32 size, __u32 kind)
+{
+	void *e;
+
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > RINGBUF_SIZE / 2) {
+		count(&drops, kind);
+		return NULL;
+	}
+	e = bpf_ringbuf_reserve(&events, size, 0);
+	if (!e)
+		count(&drops, kind);
+	return e;
+}
+
+static __always_inline void *reserve(__u32 size, __u32 kind)
+{
+	void *e = bpf_ringbuf_reserve(&events, size, 0);
+
+	if (!e)
+		count(&drops, kind);
+	return e;
+}
+
+/*
+ * Every record is submitted with the kernel's own wakeup rule: the reader is
+ * woken only when it had caught up, so one event a minute is read at once and
+ * a storm costs few wakeups. A wakeup is most of a record's cost in this
+ * project's VMs (bench/tracer.ts); making forks and execs skip it would need
+ * exits to force one every time (the rule does not fire behind records that
+ * skipped it), which measured no cheaper: see docs/decisions.md.
+ */
+static __always_inline void fill_header(struct vigil_event_header *h, __u64 watched_id,
+					__u64 own_id, __u16 kind, __u32 size)
 {
 	h->ts_ns = bpf_ktime_get_ns();
-	h->cgroup_id = cgroup_id;
+	h->cgroup_id = watched_id;
+	h->task_cgroup_id = own_id;
 	h->kind = kind;
 	h->version = VIGIL_EVENT_VERSION;
 	h->size = size;
@@ -104,35 +255,42 @@ static __always_inline void fill_task(struct vigil_task *out, struct task_struct
 	BPF_CORE_READ_STR_INTO(&out->comm, leader, comm);
 }
 
+/* First report of this process for `seen`? */
+static __always_inline bool first_report(void *seen, struct task_struct *p)
+{
+	struct task_key key = {};
+	__u8 one = 1;
+
+	key.tgid = BPF_CORE_READ(p, tgid);
+	key.start_boottime_ns = BPF_CORE_READ(p, group_leader, start_boottime);
+	return bpf_map_update_elem(seen, &key, &one, BPF_NOEXIST) == 0;
+}
+
 /*
  * do_exit() -> trace_sched_process_exit(), once per exiting thread, after
  * signal->live was decremented and task->exit_code set. Only the first
  * argument is used: 6.16+ adds `bool group_dead`, older kernels have only p.
+ * Never rate-limited and never gated by generation (dedup by exit_seen).
  */
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(vigil_exit, struct task_struct *p)
 {
 	struct vigil_exit_event *e;
-	struct exit_key key = {};
-	__u64 cgid;
+	__u64 wid, own;
 	__s32 code;
 
 	if (BPF_CORE_READ(p, signal, live.counter) != 0)
 		return 0; /* not the last thread of the group */
-	cgid = bpf_get_current_cgroup_id();
-	if (!is_watched(cgid))
+	wid = watched_of(task_cgroup(p), &own);
+	if (!wid)
 		return 0;
-	key.tgid = BPF_CORE_READ(p, tgid);
-	key.start_boottime_ns = BPF_CORE_READ(p, group_leader, start_boottime);
-	if (bpf_map_update_elem(&exit_seen, &key, &key._pad, BPF_NOEXIST) != 0)
-		return 0; /* another thread of this group already reported it */
+	if (!first_report(&exit_seen, p))
+		return 0; /* another thread (or the other build) already reported it */
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count_drop(VIGIL_EV_EXIT);
+	e = reserve(sizeof(*e), VIGIL_EV_EXIT);
+	if (!e)
 		return 0;
-	}
-	fill_header(&e->header, cgid, VIGIL_EV_EXIT, sizeof(*e));
+	fill_header(&e->header, wid, own, VIGIL_EV_EXIT, sizeof(*e));
 	fill_task(&e->task, p);
 	e->ppid = BPF_CORE_READ(p, real_parent, tgid);
 	code = BPF_CORE_READ(p, exit_code);
@@ -147,6 +305,28 @@ int BPF_PROG(vigil_exit, struct task_struct *p)
 	return 0;
 }
 
+/* May one more signal event of watched cgroup `wid` be written now? */
+static __always_inline bool signal_allowed(__u64 wid)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u64 interval, tat, *slot;
+
+	if (signal_rate == 0)
+		return true; /* no limit configured */
+	interval = 1000000000ULL / signal_rate;
+	slot = bpf_map_lookup_elem(&signal_bucket, &wid);
+	if (!slot) {
+		tat = now + interval;
+		bpf_map_update_elem(&signal_bucket, &wid, &tat, BPF_ANY);
+		return true;
+	}
+	tat = *slot > now ? *slot : now;
+	if (tat - now > (__u64)signal_burst * interval)
+		return false;
+	*slot = tat + interval;
+	return true;
+}
+
 /*
  * kill()/tgkill()/rt_sigqueueinfo()/kernel senders -> send_signal_locked() ->
  * __send_signal_locked() -> trace_signal_generate(), in the sender's context,
@@ -157,25 +337,32 @@ int BPF_PROG(vigil_signal, int sig, struct kernel_siginfo *info, struct task_str
 	     int group, int result)
 {
 	struct vigil_signal_event *e;
+	/* bpf_get_current_task_btf() is 5.11+; the untyped one plus CO-RE reads works on 5.8+. */
 	struct task_struct *cur;
-	__u64 cgid;
+	__u64 wid, own, sender_own;
 
 	if (sig <= 0 || sig >= 64 || !(signal_mask & (1ULL << sig)))
 		return 0;
-	cgid = task_cgroup_id(task);
-	if (!is_watched(cgid))
+	wid = watched_of(task_cgroup(task), &own);
+	if (!wid)
 		return 0;
-
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count_drop(VIGIL_EV_SIGNAL);
+	cur = (struct task_struct *)bpf_get_current_task();
+	if (!claim(VIGIL_EV_SIGNAL, (__u64)BPF_CORE_READ(task, pid) | ((__u64)sig << 32),
+		   bpf_get_current_pid_tgid()))
+		return 0;
+	if (!signal_allowed(wid)) {
+		count(&limited, VIGIL_EV_SIGNAL);
 		return 0;
 	}
-	cur = bpf_get_current_task_btf();
-	fill_header(&e->header, cgid, VIGIL_EV_SIGNAL, sizeof(*e));
+
+	e = reserve_low(sizeof(*e), VIGIL_EV_SIGNAL);
+	if (!e)
+		return 0;
+	fill_header(&e->header, wid, own, VIGIL_EV_SIGNAL, sizeof(*e));
 	fill_task(&e->target, task);
 	fill_task(&e->sender, cur);
-	e->sender_cgroup_id = bpf_get_current_cgroup_id();
+	e->sender_watched_cgroup_id = watched_of(task_cgroup(cur), &sender_own);
+	e->sender_cgroup_id = sender_own;
 	e->sig = sig;
 	/* info may be one of the marker pointers, which must not be read. */
 	if ((unsigned long)info == SEND_SIG_NOINFO_PTR)
@@ -190,31 +377,166 @@ int BPF_PROG(vigil_signal, int sig, struct kernel_siginfo *info, struct task_str
 	return 0;
 }
 
+/* Before 6.2 mm->rss_stat was a struct of atomic counters; now it is an
+ * array of percpu_counters. Both are read, whichever this kernel has. */
+struct mm_rss_stat___old {
+	atomic_long_t count[4];
+} __attribute__((preserve_access_index));
+
+struct mm_struct___old {
+	struct mm_rss_stat___old rss_stat;
+} __attribute__((preserve_access_index));
+
+enum { RSS_FILE = 0, RSS_ANON = 1, RSS_SHMEM = 3 };
+
+static __always_inline __u64 rss_pages(struct mm_struct *mm, int member)
+{
+	__s64 n = 0;
+
+	if (bpf_core_type_exists(struct mm_rss_stat___old)) {
+		struct mm_struct___old *old = (void *)mm;
+
+		n = BPF_CORE_READ(old, rss_stat.count[member].counter);
+	} else {
+		n = BPF_CORE_READ(mm, rss_stat[member].count);
+	}
+	return n > 0 ? n : 0; /* a percpu counter can read negative for a moment */
+}
+
+static __always_inline __u64 pages_kb(__u64 pages)
+{
+	return page_shift >= 10 ? pages << (page_shift - 10) : pages;
+}
+
+/*
+ * Whether the victim's memory cgroup, or one of its ancestors, is at its
+ * limit (within 1/32 of it): then this is a cgroup OOM, not a global one. The
+ * memory controller's index is a CO-RE enum value, as is its existence.
+ */
+#define MEMCG_LEVELS 8
+
+static __always_inline __u32 memcg_flags(struct task_struct *t)
+{
+	struct cgroup_subsys_state *css;
+	int id;
+
+	if (!bpf_core_enum_value_exists(enum cgroup_subsys_id, memory_cgrp_id))
+		return VIGIL_OOM_NO_MEMCG;
+	id = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
+	if (id < 0 || id >= 16)
+		return VIGIL_OOM_NO_MEMCG;
+	css = BPF_CORE_READ(t, cgroups, subsys[id]);
+	for (int i = 0; i < MEMCG_LEVELS && css; i++) {
+		struct mem_cgroup *m = (struct mem_cgroup *)css; /* css is its first member */
+		__u64 usage = BPF_CORE_READ(m, memory.usage.counter);
+		__u64 max = BPF_CORE_READ(m, memory.max);
+
+		/* the root and unlimited groups have a max near LONG_MAX >> page_shift */
+		if (max < (1ULL << 50) && usage + (max >> 5) + 1 >= max)
+			return VIGIL_OOM_MEMCG;
+		css = BPF_CORE_READ(css, parent);
+	}
+	return 0;
+}
+
+static __always_inline int report_oom(struct task_struct *task, __u32 uid)
+{
+	struct vigil_oom_event *e;
+	struct mm_struct *mm;
+	__u64 wid, own;
+
+	wid = watched_of(task_cgroup(task), &own);
+	if (!wid || !first_report(&oom_seen, task))
+		return 0;
+	e = reserve(sizeof(*e), VIGIL_EV_OOM);
+	if (!e)
+		return 0;
+	fill_header(&e->header, wid, own, VIGIL_EV_OOM, sizeof(*e));
+	fill_task(&e->victim, task);
+	e->uid = uid;
+	e->hook = oom_hook;
+	mm = BPF_CORE_READ(task, mm);
+	e->total_vm_kb = mm ? pages_kb(BPF_CORE_READ(mm, total_vm)) : 0;
+	e->anon_rss_kb = mm ? pages_kb(rss_pages(mm, RSS_ANON)) : 0;
+	e->file_rss_kb = mm ? pages_kb(rss_pages(mm, RSS_FILE)) : 0;
+	e->shmem_rss_kb = mm ? pages_kb(rss_pages(mm, RSS_SHMEM)) : 0;
+	e->pgtables_kb = mm ? BPF_CORE_READ(mm, pgtables_bytes.counter) >> 10 : 0;
+	e->oom_score_adj = BPF_CORE_READ(task, signal, oom_score_adj);
+	e->flags = memcg_flags(task);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
 /*
  * out_of_memory() (global or memcg) -> oom_kill_process() -> __oom_kill_process()
  * -> mark_oom_victim() -> trace_mark_victim(), in the allocating task's context,
- * before the SIGKILL is sent. 6.x passes (task, uid); 5.x passes only (int pid),
- * which this program does not support yet (it would need a second variant).
+ * before the SIGKILL is sent. This form, (task, uid), is that of newer kernels;
+ * the loader enables it only when the kernel's BTF says the tracepoint has it.
  */
 SEC("tp_btf/mark_victim")
 int BPF_PROG(vigil_oom, struct task_struct *task, uid_t uid)
 {
-	struct vigil_oom_event *e;
-	__u64 cgid;
+	return report_oom(task, uid);
+}
 
-	cgid = task_cgroup_id(task);
-	if (!is_watched(cgid))
-		return 0;
+/*
+ * The same point, for kernels whose mark_victim passes only the victim's pid
+ * (5.x, 6.1): mark_oom_victim(struct task_struct *tsk) itself. Enabled by the
+ * loader instead of vigil_oom when the tracepoint has the old form.
+ */
+SEC("fentry/mark_oom_victim")
+int BPF_PROG(vigil_oom_fentry, struct task_struct *tsk)
+{
+	return report_oom(tsk, BPF_CORE_READ(tsk, cred, uid.val));
+}
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count_drop(VIGIL_EV_OOM);
+/*
+ * kernel_clone() -> copy_process() (the child is in its cgroup already, even
+ * with CLONE_INTO_CGROUP) -> trace_sched_process_fork(current, child), for
+ * threads too: only a new thread group is reported.
+ */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(vigil_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct vigil_fork_event *e;
+	__u64 wid, own;
+
+	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
+		return 0; /* a thread */
+	wid = watched_of(task_cgroup(child), &own);
+	if (!wid || !claim(VIGIL_EV_FORK, BPF_CORE_READ(child, pid), BPF_CORE_READ(parent, pid)))
 		return 0;
-	}
-	fill_header(&e->header, cgid, VIGIL_EV_OOM, sizeof(*e));
-	fill_task(&e->victim, task);
-	e->uid = uid;
-	e->_pad = 0;
+	e = reserve_low(sizeof(*e), VIGIL_EV_FORK);
+	if (!e)
+		return 0;
+	fill_header(&e->header, wid, own, VIGIL_EV_FORK, sizeof(*e));
+	fill_task(&e->child, child);
+	fill_task(&e->parent, BPF_CORE_READ(child, real_parent));
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/*
+ * execve() -> bprm_execve() -> exec_binprm() -> trace_sched_process_exec(),
+ * after the new image replaced the old one (comm is the new one already).
+ */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(vigil_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct vigil_exec_event *e;
+	__u64 wid, own;
+
+	wid = watched_of(task_cgroup(p), &own);
+	if (!wid || !claim(VIGIL_EV_EXEC, BPF_CORE_READ(p, pid), 0))
+		return 0;
+	e = reserve_low(sizeof(*e), VIGIL_EV_EXEC);
+	if (!e)
+		return 0;
+	fill_header(&e->header, wid, own, VIGIL_EV_EXEC, sizeof(*e));
+	fill_task(&e->task, p);
+	if (bpf_probe_read_kernel_str(e->filename, sizeof(e->filename),
+				      BPF_CORE_READ(bprm, filename)) < 0)
+		e->filename[0] = 0;
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }

@@ -9,9 +9,10 @@ cd "$(dirname "$0")/.."
 die() { echo "setup: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "run as root (vigil creates namespaces, cgroups and BPF programs)"
 
-# --- Debian packages: compilers, libbpf, the BPF toolchain, iproute2 for lo;
-# QEMU, a static busybox, xz and zstd for the kernel matrix (test/kernel/) ---
-APT_PACKAGES="clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config make gcc libc6-dev g++ python3 qemu-system-x86 busybox-static xz-utils zstd"
+# --- Debian packages: compilers, libbpf, the BPF toolchain; busybox-static and
+# runc for the OCI bundle test (a rootfs it builds, compared with runc run);
+# QEMU, xz and zstd (and busybox-static) for the kernel matrix (test/kernel/) ---
+APT_PACKAGES="clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config make gcc libc6-dev g++ python3 busybox-static runc qemu-system-x86 xz-utils zstd"
 missing=""
 for p in $APT_PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

@@ -51,12 +51,18 @@ napi_value vn_tracer_ensure(napi_env env, napi_callback_info info);
 napi_value vn_tracer_remove(napi_env env, napi_callback_info info);
 napi_value vn_watch(napi_env env, napi_callback_info info);
 napi_value vn_unwatch(napi_env env, napi_callback_info info);
-napi_value vn_drops(napi_env env, napi_callback_info info);
+napi_value vn_counters(napi_env env, napi_callback_info info);
+napi_value vn_tracer_info(napi_env env, napi_callback_info info);
+napi_value vn_kernel_support(napi_env env, napi_callback_info info);
 napi_value vn_flock(napi_env env, napi_callback_info info);
 napi_value vn_monotonic_ns(napi_env env, napi_callback_info info);
 napi_value vn_peer_cred(napi_env env, napi_callback_info info);
+napi_value vn_notify_bind(napi_env env, napi_callback_info info);
+napi_value vn_notify_receive(napi_env env, napi_callback_info info);
 /* Defines the Consumer class on exports. */
 bool vn_consumer_init(napi_env env, napi_value exports);
+/* Defines the ProcConnector class (degraded-mode exits) on exports. */
+bool vn_proc_connector_init(napi_env env, napi_value exports);
 
 /* Bail out of a napi_value function when a napi call fails. */
 #define VN_CALL(env, call)                                                             \

@@ -19,6 +19,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,42 @@
 #include "helper.h"
 
 extern char **environ;
+
+/* Set once the process has joined the container's user namespace. */
+static bool in_user_ns;
+
+/*
+ * The container's user namespace, if it has one: joined last, after every
+ * other namespace and the cgroups (host root may enter those; once in the
+ * user namespace it could not). -1 when init shares ours.
+ */
+static int open_user_ns(pid_t init_pid)
+{
+	char path[64];
+	struct stat ours, theirs;
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", init_pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &theirs) != 0 || stat("/proc/self/ns/user", &ours) != 0 ||
+	    (theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void join_user_ns(const struct helper_config *cfg, int user_ns, int err_fd)
+{
+	if (user_ns < 0)
+		return;
+	/* rlimits first: raising a hard limit needs CAP_SYS_RESOURCE on the
+	 * host, which the process no longer has once in the user namespace. */
+	apply_rlimits(cfg, err_fd);
+	if (setns(user_ns, CLONE_NEWUSER) != 0)
+		fail_child(err_fd, "setns(user)", "");
+	in_user_ns = true;
+}
 
 static const struct { const char *name; int type; } namespaces[] = {
 	{ "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS }, { "net", CLONE_NEWNET },
@@ -79,7 +116,8 @@ static void become_process(const struct helper_config *cfg, int err_fd, int log_
 	}
 	if (cfg->cwd && chdir(cfg->cwd) != 0)
 		fail_child(err_fd, "chdir", cfg->cwd);
-	apply_rlimits(cfg, err_fd);
+	if (!in_user_ns)
+		apply_rlimits(cfg, err_fd);
 	if (cfg->umask >= 0)
 		umask((mode_t)cfg->umask);
 	drop_bounding_caps(&cfg->security, err_fd);
@@ -91,8 +129,10 @@ static void become_process(const struct helper_config *cfg, int err_fd, int log_
 	}
 	if (setgroups(cfg->n_groups, cfg->groups) != 0)
 		fail_child(err_fd, "setgroups", "");
-	if (cfg->user && (setgid(gid) != 0 || setuid(uid) != 0))
-		fail_child(err_fd, "set user", cfg->user);
+	/* In a user namespace the ids are always set: the helper's own (host root)
+	 * are not mapped there, and must not stay. */
+	if ((cfg->user || in_user_ns) && (setresgid(gid, gid, gid) != 0 || setresuid(uid, uid, uid) != 0))
+		fail_child(err_fd, "set user (is it mapped in the user namespace?)", cfg->user ? cfg->user : "0:0");
 	finish_privileges(&cfg->security, err_fd);
 	/* An ignored signal stays ignored across exec: the helper ignores
 	 * SIGPIPE for itself, and the process must not inherit that. */
@@ -104,6 +144,14 @@ static void become_process(const struct helper_config *cfg, int err_fd, int log_
 
 	/* execvp searches the PATH of environ, so the container's env goes there. */
 	environ = (char **)cfg->envs;
+	/* A watchdog process (given WATCHDOG_USEC) learns its own pid as it sees
+	 * it, as systemd passes it: only known here, inside the pid namespace. */
+	if (getenv("WATCHDOG_USEC")) {
+		char pid[16];
+		snprintf(pid, sizeof(pid), "%d", (int)getpid());
+		if (setenv("WATCHDOG_PID", pid, 1) != 0)
+			fail_child(err_fd, "setenv", "WATCHDOG_PID");
+	}
 	execvp(cfg->args[0], (char *const *)cfg->args);
 	fail_child(err_fd, "exec", cfg->args[0]);
 }
@@ -133,7 +181,7 @@ static void forward_signal(int sig)
  * its own, so a terminal's signals reach the caller, which forwards them here
  * (and the helper to the process): each arrives once.
  */
-static int exec_attached(const struct helper_config *cfg, struct cgroup_join *join, int ns_fds[], int n_ns)
+static int exec_attached(const struct helper_config *cfg, struct cgroup_join *join, int ns_fds[], int n_ns, int user_ns)
 {
 	int err[2];
 	if (pipe2(err, O_CLOEXEC) != 0)
@@ -152,6 +200,7 @@ static int exec_attached(const struct helper_config *cfg, struct cgroup_join *jo
 				fail_child(err[1], step, "");
 			}
 		}
+		join_user_ns(cfg, user_ns, err[1]);
 		if (chdir("/") != 0)
 			fail_child(err[1], "chdir", "/");
 		setsid();
@@ -202,6 +251,7 @@ int helper_exec(const struct helper_config *cfg)
 	int pid_ns = open(path, O_RDONLY | O_CLOEXEC);
 	if (pid_ns < 0)
 		return report_failure("open namespace", errno, path);
+	int user_ns = open_user_ns(cfg->init_pid);
 	struct cgroup_join join;
 	if (cgroup_join_open(cfg, &join, path, sizeof(path)) != 0)
 		return report_failure("open cgroup", errno, path);
@@ -209,7 +259,7 @@ int helper_exec(const struct helper_config *cfg)
 	if (cfg->attach) {
 		if (setns(pid_ns, CLONE_NEWPID) != 0)
 			return report_failure("setns(pid)", errno, "");
-		return exec_attached(cfg, &join, ns_fds, (int)N_NS);
+		return exec_attached(cfg, &join, ns_fds, (int)N_NS, user_ns);
 	}
 	int log_fd = -1;
 	if (cfg->log_path) {
@@ -256,6 +306,7 @@ int helper_exec(const struct helper_config *cfg)
 				fail_child(err[1], "join cgroup", cfg->cgroups[0]);
 			if (setns(ns_fds[cgroup_ns], CLONE_NEWCGROUP) != 0)
 				fail_child(err[1], "setns(cgroup)", "");
+			join_user_ns(cfg, user_ns, err[1]);
 			start_process(cfg, sync[1], err[1], log_fd);
 		}
 		_exit(0);

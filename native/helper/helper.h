@@ -19,10 +19,21 @@
 
 #define MAX_LIST 256
 
+/*
+ * A mount: a bind of a host path (fstype NULL), or, in an OCI bundle's own
+ * layout, a filesystem (proc, sysfs, tmpfs, devpts, mqueue, cgroup2) with
+ * its flags and data. `flags` are MS_* applied after a bind by a remount;
+ * `propagation` (MS_PRIVATE, MS_SLAVE, ... with MS_REC) is set last.
+ */
 struct mount_spec {
 	const char *source;
 	const char *target;
 	bool readonly;
+	const char *fstype;
+	unsigned long flags;
+	unsigned long propagation;
+	const char *data;
+	bool flat;              /* a bind without its submounts ("bind", not "rbind") */
 };
 
 struct rlimit_spec {
@@ -50,6 +61,19 @@ struct helper_config {
 	bool privileged;          /* no masked or read-only /proc paths, writable /sys */
 	struct mount_spec mounts[MAX_LIST];
 	size_t n_mounts;
+	/* An OCI bundle's layout: only the mounts given (no default /proc, /sys,
+	 * /dev, /tmp, /run), the masked and read-only paths given, and the
+	 * namespaces it asks for. */
+	bool explicit_layout;
+	bool rootfs_readonly;
+	bool new_ipc, new_uts, new_cgroupns; /* default true */
+	/* A user namespace: uid_map and gid_map lines ("inside outside count\n"...);
+	 * NULL: none. */
+	const char *uid_map, *gid_map;
+	const char *masked[64];
+	size_t n_masked;
+	const char *readonly_paths[64];
+	size_t n_readonly;
 	/* exec */
 	pid_t init_pid;
 	unsigned long long init_start; /* /proc/PID/stat starttime, guards pid reuse */

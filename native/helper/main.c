@@ -51,6 +51,35 @@ static int parse_number(const char *s, int base, unsigned long long max, unsigne
 	return 0;
 }
 
+/* The fields of the mount last opened by "mount_source". */
+static int parse_mount_key(struct helper_config *cfg, const char *key, const char *val)
+{
+	if (cfg->n_mounts == 0)
+		return -1;
+	struct mount_spec *m = &cfg->mounts[cfg->n_mounts - 1];
+	unsigned long long n;
+	if (!strcmp(key, "mount_target"))
+		m->target = val;
+	else if (!strcmp(key, "mount_readonly"))
+		m->readonly = !strcmp(val, "1");
+	else if (!strcmp(key, "mount_type"))
+		m->fstype = strcmp(val, "bind") ? val : NULL;
+	else if (!strcmp(key, "mount_data"))
+		m->data = val;
+	else if (!strcmp(key, "mount_flat"))
+		m->flat = !strcmp(val, "1");
+	else if (!strcmp(key, "mount_flags") || !strcmp(key, "mount_propagation")) {
+		if (parse_number(val, 10, ~0UL, &n) != 0)
+			return -2;
+		if (key[6] == 'f')
+			m->flags = (unsigned long)n;
+		else
+			m->propagation = (unsigned long)n;
+	} else
+		return -2;
+	return 0;
+}
+
 int parse_config(int fd, struct helper_config *cfg)
 {
 	size_t len = 0;
@@ -74,6 +103,7 @@ int parse_config(int fd, struct helper_config *cfg)
 	cfg->security.caps = DEFAULT_CAPS;
 	cfg->security.no_new_privs = true;
 	cfg->umask = -1;
+	cfg->new_ipc = cfg->new_uts = cfg->new_cgroupns = true;
 	for (int i = 0; i < 3; i++)
 		cfg->stdio_fds[i] = -1;
 	size_t pos = 0;
@@ -129,14 +159,26 @@ int parse_config(int fd, struct helper_config *cfg)
 				rc = -1;
 			else
 				cfg->mounts[cfg->n_mounts++].source = val;
-		} else if (!strcmp(key, "mount_target") || !strcmp(key, "mount_readonly")) {
-			if (cfg->n_mounts == 0)
-				rc = -1;
-			else if (key[6] == 't')
-				cfg->mounts[cfg->n_mounts - 1].target = val;
-			else
-				cfg->mounts[cfg->n_mounts - 1].readonly = !strcmp(val, "1");
-		} else if (!strcmp(key, "init_pid"))
+		} else if (!strncmp(key, "mount_", 6)) {
+			rc = parse_mount_key(cfg, key, val);
+		} else if (!strcmp(key, "layout"))
+			cfg->explicit_layout = !strcmp(val, "explicit");
+		else if (!strcmp(key, "rootfs_readonly"))
+			cfg->rootfs_readonly = !strcmp(val, "1");
+		else if (!strcmp(key, "new_ipc"))
+			cfg->new_ipc = !strcmp(val, "1");
+		else if (!strcmp(key, "new_uts"))
+			cfg->new_uts = !strcmp(val, "1");
+		else if (!strcmp(key, "new_cgroupns"))
+			cfg->new_cgroupns = !strcmp(val, "1");
+		else if (!strcmp(key, "uid_map"))
+			cfg->uid_map = val;
+		else if (!strcmp(key, "gid_map"))
+			cfg->gid_map = val;
+		else if (!strcmp(key, "masked_path"))
+			rc = add(cfg->masked, &cfg->n_masked, 64, val);
+		else if (!strcmp(key, "readonly_path"))
+			rc = add(cfg->readonly_paths, &cfg->n_readonly, 64, val); else if (!strcmp(key, "init_pid"))
 			cfg->init_pid = (pid_t)strtol(val, NULL, 10);
 		else if (!strcmp(key, "init_start"))
 			cfg->init_start = strtoull(val, NULL, 10);

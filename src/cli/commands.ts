@@ -2,6 +2,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { killTarget, removeContainer, runContainer, createContainer, startContainer, startStoppedProcess, stopContainer, stopProcess, DEFAULT_CGROUP_PARENT } from '../launcher/container.js';
+import { loadBundle } from '../launcher/oci-load.js';
+import { generation, logPolicyOf, readLog, rotateContainerLogs } from '../state/log-rotation.js';
+import { currentHolder, restartDependents, startHeld } from '../launcher/dependencies.js';
 import { NAME_PATTERN, parseSpec, validateSpec, type ContainerSpec } from '../launcher/spec.js';
 import type { Store } from '../state/store.js';
 import { HostError, SpecError, StateError, UsageError } from '../util/errors.js';
@@ -49,14 +52,22 @@ function specFromFlags(flags: Record<string, string | boolean | undefined>, comm
   return validateSpec(raw, '(command line)');
 }
 
-export function cmdRun(ctx: Context, argv: string[], createOnly = false): number {
+export async function cmdRun(ctx: Context, argv: string[], createOnly = false): Promise<number> {
   const p = parseArgs(argv, {
     name: 'string', memory: 'string', restart: 'string', network: 'string', detach: 'boolean',
     cpus: 'string', cpuset: 'string', rootfs: 'string', privileged: 'boolean', 'cap-add': 'string', 'cap-drop': 'string',
-  }, { '-d': 'detach' });
+    bundle: 'string',
+  }, { '-d': 'detach', '-b': 'bundle' });
   let spec: ContainerSpec;
   let file: string | null = null;
-  if (p.rest) {
+  if (typeof p.flags.bundle === 'string') {
+    // The bundle's config.json says everything; only --name and --restart (of its process, `main`) go with it.
+    const extra = Object.keys(p.flags).filter((f) => !['bundle', 'name', 'restart', 'detach'].includes(f));
+    if (extra.length || p.rest || p.positionals.length) {
+      throw new UsageError(`--bundle takes only --name and --restart (the bundle's config.json says the rest)${extra.length ? `; got --${extra.join(', --')}` : ''}`);
+    }
+    ({ spec, file } = loadBundle(p.flags.bundle, p.flags.name as string | undefined, p.flags.restart as string | undefined));
+  } else if (p.rest) {
     if (p.rest.length === 0) throw new UsageError('nothing after --: give the command to run');
     if (p.positionals.length) throw new UsageError('give either SPEC.yaml or -- CMD, not both');
     spec = specFromFlags(p.flags, p.rest);
@@ -73,15 +84,21 @@ export function cmdRun(ctx: Context, argv: string[], createOnly = false): number
     }
   }
   if (createOnly) createContainer(ctx.store, spec, file, ctx.cgroupParent);
-  else runContainer(ctx.store, spec, file, ctx.cgroupParent);
+  else {
+    runContainer(ctx.store, spec, file, ctx.cgroupParent);
+    await startHeldProcesses(ctx, spec.name);
+  }
   ctx.out(`${spec.name}\n`);
   return 0;
 }
 
-export function cmdStart(ctx: Context, argv: string[]): number {
+export async function cmdStart(ctx: Context, argv: string[]): Promise<number> {
   const [name, proc] = expectPositionals(parseArgs(argv, {}), 1, 2, 'vigil start NAME [PROCESS]');
   if (proc) startStoppedProcess(ctx.store, name, proc);
-  else startContainer(ctx.store, name);
+  else {
+    startContainer(ctx.store, name);
+    await startHeldProcesses(ctx, name);
+  }
   ctx.out(`${name}${proc ? `/${proc}` : ''}\n`);
   return 0;
 }
@@ -89,7 +106,10 @@ export function cmdStart(ctx: Context, argv: string[]): number {
 export function cmdPs(ctx: Context, argv: string[]): number {
   const p = parseArgs(argv, { all: 'boolean', json: 'boolean' }, { '-a': 'all' });
   expectPositionals(p, 0, 0, 'vigil ps [-a] [--json]');
-  const rows = ctx.store.list().map(psRow).filter((r) => p.flags.all || r.state === 'running' || r.state === 'stopping');
+  const states = ctx.store.list();
+  // Without a monitor, logs are rotated whenever an operator looks.
+  for (const s of states) if (s.state === 'running') rotateContainerLogs((p) => ctx.store.logFile(s.name, p), s.spec);
+  const rows = states.map(psRow).filter((r) => p.flags.all || r.state === 'running' || r.state === 'stopping');
   if (p.flags.json) {
     ctx.out(JSON.stringify(rows) + '\n');
     return 0;
@@ -121,16 +141,21 @@ export function cmdStop(ctx: Context, argv: string[]): number {
   return 0;
 }
 
-export function cmdRestart(ctx: Context, argv: string[]): number {
+export async function cmdRestart(ctx: Context, argv: string[]): Promise<number> {
   const p = parseArgs(argv, { time: 'string' }, { '-t': 'time' });
   const [name, proc] = expectPositionals(p, 1, 2, 'vigil restart NAME [PROCESS] [-t SECS]');
   const timeoutMs = seconds(p.flags.time, '-t', 10) * 1000;
   if (proc) {
     stopProcess(ctx.store, name, proc, timeoutMs);
     startStoppedProcess(ctx.store, name, proc);
+    // dependsOn: what depends on it is restarted after it, in order.
+    await restartDependents(ctx.store, name, proc, `restarted along with ${proc} (operator restart)`, timeoutMs, currentHolder(), (n) => {
+      if (!n.started) process.stderr.write(`vigil: ${name}/${n.process} ${n.note}\n`);
+    });
   } else {
     if (ctx.store.read(name).state === 'running') stopContainer(ctx.store, name, timeoutMs);
     startContainer(ctx.store, name);
+    await startHeldProcesses(ctx, name);
   }
   ctx.out(`${name}${proc ? `/${proc}` : ''}\n`);
   return 0;
@@ -176,36 +201,67 @@ export function cmdLogs(ctx: Context, argv: string[]): Promise<number> | number 
   const tail = p.flags.tail === undefined ? Infinity : Number(p.flags.tail);
   if (!(tail >= 0)) throw new UsageError(`--tail expects a number, got ${JSON.stringify(p.flags.tail)}`);
   const prefix = (n: string) => (procs.length > 1 ? `${n} | ` : '');
+  const keep = logPolicyOf(state.spec).keep;
+  rotateContainerLogs((n) => ctx.store.logFile(name, n), state.spec);
   const offsets = new Map<string, number>();
   for (const n of procs) {
     const file = ctx.store.logFile(name, n);
-    const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-    offsets.set(n, Buffer.byteLength(text));
+    // Rotated generations first, oldest first, then the current file.
+    const text = readLog(file, keep);
+    offsets.set(n, fs.existsSync(file) ? fs.statSync(file).size : 0);
     const lines = text.split('\n');
     if (lines[lines.length - 1] === '') lines.pop();
     for (const l of lines.slice(Math.max(0, lines.length - tail))) ctx.out(`${prefix(n)}${l}\n`);
   }
   if (!p.flags.follow) return 0;
+  /** What `file` holds from `from` on, and where that ends. */
+  const readFrom = (file: string, from: number): [string, number] => {
+    let fd: number;
+    try {
+      fd = fs.openSync(file, 'r');
+    } catch {
+      return ['', from];
+    }
+    try {
+      const size = fs.fstatSync(fd).size;
+      if (size <= from) return ['', size];
+      const buf = Buffer.alloc(size - from);
+      const n = fs.readSync(fd, buf, 0, buf.length, from);
+      return [buf.subarray(0, n).toString('utf8'), from + n];
+    } finally {
+      fs.closeSync(fd);
+    }
+  };
   return new Promise<number>(() => {
     setInterval(() => {
+      rotateContainerLogs((n) => ctx.store.logFile(name, n), state.spec);
       for (const n of procs) {
         const file = ctx.store.logFile(name, n);
+        let from = offsets.get(n) ?? 0;
+        let text = '';
         let size = 0;
         try {
           size = fs.statSync(file).size;
         } catch {
           continue;
         }
-        const from = offsets.get(n) ?? 0;
-        if (size <= from) continue;
-        const fd = fs.openSync(file, 'r');
-        const buf = Buffer.alloc(size - from);
-        fs.readSync(fd, buf, 0, buf.length, from);
-        fs.closeSync(fd);
-        offsets.set(n, size);
-        for (const l of buf.toString('utf8').split('\n').filter(Boolean)) ctx.out(`${prefix(n)}${l}\n`);
+        if (size < from) {
+          // Rotated since the last look: the rest of what we had read is now generation 1.
+          text = readFrom(generation(file, 1), from)[0];
+          from = 0;
+        }
+        const [more, end] = readFrom(file, from);
+        offsets.set(n, end);
+        for (const l of (text + more).split('\n').filter(Boolean)) ctx.out(`${prefix(n)}${l}\n`);
       }
     }, 200);
+  });
+}
+
+/** dependsOn: start what the container start held back, once its dependencies are ready. */
+async function startHeldProcesses(ctx: Context, name: string): Promise<void> {
+  await startHeld(ctx.store, name, currentHolder(), false, (n) => {
+    if (!n.started) process.stderr.write(`vigil: ${name}/${n.process} ${n.note}\n`);
   });
 }
 

@@ -3,13 +3,22 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { BPF_OBJECT_PATH, HELPER_PATH, INIT_PATH } from '../paths.js';
 import { detectLayout } from '../launcher/cgroups.js';
-import { bpffsMount, ensureTracer, removeTracer } from '../tracer/tracer.js';
+import { bpffsMount, btfPath, describeCounts, dropCounts, ensureTracer, removeTracer, tracerInfo, tracerSupport } from '../tracer/tracer.js';
+import { openProcConnector } from '../tracer/proc-connector.js';
 
 export interface Check {
   name: string;
   ok: boolean;
   detail: string;
+  /** Not ok, but vigil runs without it in degraded mode. */
+  degraded?: boolean;
 }
+
+/** What degraded mode keeps and loses, in plain words. */
+export const DEGRADED_MEANS =
+  'vigil runs in degraded mode: exits are still detected (through the netlink process connector) and processes are restarted, ' +
+  'but signal senders, OOM attribution and fork/exec are not seen, and an exit while no monitor runs is found only by the next ' +
+  "monitor's reconciliation (reported as lost)";
 
 export function kernelAtLeast(release: string, major: number, minor: number): boolean {
   const m = /^(\d+)\.(\d+)/.exec(release);
@@ -32,15 +41,29 @@ export function runChecks(): Check[] {
   checks.push({
     name: 'kernel',
     ok: kernelAtLeast(release, 5, 8),
-    detail: kernelAtLeast(release, 5, 8) ? `Linux ${release} (5.8 or newer: has the BPF ring buffer)` : `Linux ${release} is older than 5.8, which vigil needs for the BPF ring buffer`,
+    degraded: !kernelAtLeast(release, 5, 8),
+    detail: kernelAtLeast(release, 5, 8) ? `Linux ${release} (5.8 or newer: has the BPF ring buffer)` : `Linux ${release} is older than 5.8, which the BPF tracer needs for its ring buffer; ${DEGRADED_MEANS}`,
   });
   checks.push({
     name: 'root',
     ok: process.geteuid?.() === 0,
     detail: process.geteuid?.() === 0 ? 'running as root' : 'vigil must run as root (it creates namespaces, cgroups and BPF programs)',
   });
-  const btf = fs.existsSync('/sys/kernel/btf/vmlinux');
-  checks.push({ name: 'btf', ok: btf, detail: btf ? 'kernel type information (BTF) at /sys/kernel/btf/vmlinux' : 'the kernel has no BTF (/sys/kernel/btf/vmlinux): build it with CONFIG_DEBUG_INFO_BTF=y' });
+  let support: ReturnType<typeof tracerSupport> | null = null;
+  checks.push(attempt('btf', () => {
+    support = tracerSupport();
+    if (support.mode === 'degraded') throw new Error(`${support.reason}. ${DEGRADED_MEANS}`);
+    return `kernel type information (BTF) at ${btfPath()}, and BPF ring buffers`;
+  }));
+  const degraded = (support as ReturnType<typeof tracerSupport> | null)?.mode === 'degraded';
+  if (degraded) {
+    checks[checks.length - 1]!.degraded = true;
+    checks.push(attempt('exits', () => {
+      const c = openProcConnector(() => null, () => false, () => undefined, () => undefined);
+      c.close();
+      return 'the netlink process connector can be listened to: exits are detected in degraded mode';
+    }));
+  }
   checks.push(attempt('cgroups', () => {
     const l = detectLayout();
     return l.kind === 'hybrid'
@@ -52,16 +75,37 @@ export function runChecks(): Check[] {
     const there = fs.existsSync(file);
     checks.push({ name, ok: there, detail: there ? file : `${file} is missing: run \`make\` (or scripts/setup.sh)` });
   }
-  if (checks.every((c) => c.ok)) {
+  if (!degraded && checks.every((c) => c.ok)) {
     checks.push(attempt('bpf', () => {
       const pinDir = `/sys/fs/bpf/vigil-doctor-${process.pid}`;
+      let r;
       try {
-        ensureTracer(BPF_OBJECT_PATH, pinDir);
+        r = ensureTracer(BPF_OBJECT_PATH, pinDir);
       } finally {
         removeTracer(pinDir);
       }
-      return 'the tracer loads and attaches (exit, signal and OOM hooks)';
+      const why = (hook: string) => r.skipped.find((x) => x.hook === hook)?.why ?? 'not available';
+      const oom = r.oomHook === 'none'
+        ? `no OOM hook (${why('oom')}; OOM kills are still recognised from the exit)`
+        : `OOM kills through ${r.oomHook === 'tracepoint' ? 'the mark_victim tracepoint' : 'fentry on mark_oom_victim (this kernel\'s tracepoint lacks the task)'}`;
+      const tree = r.skipped.filter((x) => x.hook !== 'oom').map((x) => `no ${x.hook} events (${x.why})`);
+      const has = ['exits', 'signals', ...(['fork', 'exec'] as const).filter((h) => !r.skipped.some((x) => x.hook === h)).map((h) => `${h}s`)];
+      return `the tracer loads and attaches: ${has.join(', ')} in watched cgroups and their descendants; ${[oom, ...tree].join('; ')}`;
     }));
   }
   return checks;
+}
+
+/**
+ * The tracer pinned for a state root, if any: its build, OOM hook, and what
+ * the kernel could not deliver, per event kind. Null when none is pinned.
+ */
+export function pinnedTracerCheck(pinDir: string): Check | null {
+  if (!fs.existsSync(`${pinDir}/control`)) return null;
+  return attempt('tracer', () => {
+    const info = tracerInfo(pinDir);
+    const c = dropCounts(pinDir);
+    return `pinned at ${pinDir}: build ${info.generation}, ${info.programs.length} programs attached, OOM hook ${info.oomHook}; ` +
+      `lost: ${describeCounts(c.lost)}; rate-limited: ${describeCounts(c.rateLimited)}`;
+  });
 }

@@ -15,7 +15,10 @@ usage: vigil [--root DIR] [--cgroup-parent P] COMMAND ...
   run SPEC.yaml                 create and start a container; print its name
   run --name N [--memory 64M] [--cpus N] [--cpuset CPUS] [--restart POLICY]
       [--rootfs DIR] [--privileged] [--cap-add A,B] [--cap-drop A,B] -- CMD ARG...
-  create SPEC.yaml | start NAME [PROCESS]
+  run --bundle DIR [--name N] [--restart POLICY]
+                                an OCI runtime bundle (config.json + rootfs); its
+                                process is the business process "main"
+  create SPEC.yaml | create --bundle DIR [--name N] | start NAME [PROCESS]
   exec [-d] [-u UID[:GID]] [-w DIR] NAME -- CMD ARG...
                                 run a command in a running container: attached
                                 (exits with its status), or -d in the background
@@ -31,7 +34,10 @@ usage: vigil [--root DIR] [--cgroup-parent P] COMMAND ...
                                 the monitor's journal (SEQ and later; TIME is
                                 ISO or a duration ago such as 10m); --follow
                                 goes on with live events
-  monitor [--json]              the headless policy engine, in the foreground
+  monitor [--json]              the headless policy engine, in the foreground;
+          [--metrics 127.0.0.1:PORT]  Prometheus metrics (loopback only)
+          [--hook EVENTS=/CMD]  run CMD on the host for those events (JSON on
+                                stdin); SIGHUP re-reads spec files' policies
   doctor                        can this host run vigil?
 
   --root DIR (or VIGIL_ROOT)    where state lives (default /run/vigil)

@@ -8,6 +8,8 @@ import type { ContainerState, ProcessState } from '../state/store.js';
  * died while no monitor recorded it: show it as exited, never as running.
  */
 function liveProcess(p: ProcessState): ProcessState {
+  // A process held back for its dependencies has no live pid yet (supervision).
+  if (p.state === 'starting' && p.waiting) return p;
   if ((p.state === 'running' || p.state === 'starting') && !isAlive(p.pid, p.startTime)) return { ...p, state: 'exited' };
   return p;
 }
@@ -27,6 +29,8 @@ export function inspectView(s: ContainerState): Record<string, unknown> {
     startedAt: s.startedAt,
     hostname: s.spec.hostname,
     rootfs: s.spec.rootfs,
+    ...(s.spec.oci ? { bundle: s.spec.oci.bundle } : {}),
+    ...(s.spec.userns ? { userns: s.spec.userns } : {}),
     network: s.spec.network,
     limits: s.spec.limits,
     // What the container's processes may do, resolved (a process's own changes are in its entry).
@@ -43,6 +47,7 @@ export function inspectView(s: ContainerState): Record<string, unknown> {
         lastExit: p.lastExit,
         command: s.spec.processes.find((q) => q.name === p.name)?.command ?? [],
         capabilities: processCapabilities(s.spec, s.spec.processes.find((q) => q.name === p.name) ?? null),
+        ...supervisionView(s, p),
       };
     }),
   };
@@ -64,4 +69,22 @@ export function psRow(s: ContainerState): { name: string; state: string; pid: nu
 export function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n') + '\n';
+}
+
+/**
+ * Supervision fields of a process: `health` (null without a check; the verdict
+ * about the current pid, "starting" until its first check), `watchdog` (what it
+ * said over NOTIFY_SOCKET), and `waitingFor` while held back for dependencies.
+ */
+function supervisionView(s: ContainerState, p: ProcessState): Record<string, unknown> {
+  const spec = s.spec.processes.find((q) => q.name === p.name);
+  const current = p.state === 'running' && p.health?.pid === p.pid ? p.health : null;
+  const health = spec?.health
+    ? { status: current?.status ?? 'starting', failingStreak: current?.failures ?? 0, lastCheckAt: current?.lastCheckMs ? new Date(current.lastCheckMs).toISOString() : null, lastResult: current?.lastResult ?? null }
+    : null;
+  const notify = p.state === 'running' && p.notify?.pid === p.pid ? p.notify : null;
+  const watchdog = spec?.watchdog
+    ? { intervalMs: spec.watchdog.interval, ready: notify?.ready ?? false, lastPingAt: notify?.lastPingAt ?? null, status: notify?.status ?? null }
+    : null;
+  return { critical: spec?.critical ?? false, dependsOn: spec?.dependsOn ?? [], health, watchdog, waitingFor: p.state === 'starting' && p.waiting ? p.waiting.for : null };
 }

@@ -45,6 +45,8 @@ export interface MonitorInfo {
   uptimeMs: number;
   /** Events the tracer could not put in its ring buffer, in all. */
   tracerDrops: string;
+  /** The tracer's mode, build and per-kind counts (monitor/tracer-health.ts TracerView). */
+  tracer?: object;
   lastSeq: number;
   lastEventAt: string | null;
 }

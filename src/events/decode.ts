@@ -5,11 +5,15 @@
  * which the caller counts.
  */
 import {
+  EXEC_EVENT,
   EXIT_EVENT,
   EventKind,
+  FORK_EVENT,
   ExitFlag,
   HEADER,
   OOM_EVENT,
+  OomFlag,
+  OomHook,
   SIGNAL_EVENT,
   SignalFlag,
   TASK,
@@ -33,8 +37,14 @@ export interface TaskIdentity {
 
 interface EventBase {
   readonly tsNs: MonoNs;
-  /** cgroup v2 id of the subject task (inode of its cgroup2 directory). */
+  /**
+   * The watched cgroup the subject belongs to: its own cgroup v2 id, or that
+   * of its nearest watched ancestor when it lives in a sub-cgroup of a
+   * container. This is what identifies the container.
+   */
   readonly cgroupId: bigint;
+  /** The subject's own cgroup v2 id (inode of its cgroup2 directory). */
+  readonly taskCgroupId: bigint;
   readonly version: number;
 }
 
@@ -57,7 +67,10 @@ export interface SignalEvent extends EventBase {
   readonly kind: 'signal';
   readonly target: TaskIdentity;
   readonly sender: TaskIdentity;
+  /** The sender's own cgroup v2 id. */
   readonly senderCgroupId: bigint;
+  /** The sender's watched cgroup (its container), 0n when it is not in one. */
+  readonly senderWatchedCgroupId: bigint;
   readonly signal: number;
   /** SI_USER 0, SI_KERNEL 0x80, SI_QUEUE -1, SI_TKILL -6, ... */
   readonly siCode: number;
@@ -72,9 +85,37 @@ export interface OomEvent extends EventBase {
   readonly kind: 'oom';
   readonly victim: TaskIdentity;
   readonly uid: number;
+  /** Which kernel hook saw it (the tracepoint, or fentry on kernels whose tracepoint lacks the task). */
+  readonly hook: 'tracepoint' | 'fentry' | 'unknown';
+  /**
+   * 'memcg' when the victim's memory cgroup (or an ancestor) was at its
+   * limit, 'global' otherwise, 'unknown' on a kernel without memory cgroups.
+   */
+  readonly scope: 'memcg' | 'global' | 'unknown';
+  /** The victim's sizes when it was chosen, KiB, as the kernel's OOM report gives them. */
+  readonly sizes: { totalVmKb: bigint; anonRssKb: bigint; fileRssKb: bigint; shmemRssKb: bigint; pgtablesKb: bigint };
+  readonly oomScoreAdj: number;
+  readonly flags: number;
 }
 
-export type DecodedEvent = ExitEvent | SignalEvent | OomEvent;
+/** A new process (not a thread) in a watched cgroup. */
+export interface ForkEvent extends EventBase {
+  readonly kind: 'fork';
+  readonly child: TaskIdentity;
+  /** The child's real parent (its thread-group identity). */
+  readonly parent: TaskIdentity;
+}
+
+/** A successful execve in a watched cgroup. */
+export interface ExecEvent extends EventBase {
+  readonly kind: 'exec';
+  /** comm is the new program's. */
+  readonly task: TaskIdentity;
+  /** The path given to execve (as the kernel got it; may be relative), cut at 255 bytes. */
+  readonly filename: string;
+}
+
+export type DecodedEvent = ExitEvent | SignalEvent | OomEvent | ForkEvent | ExecEvent;
 
 export type DecodeErrorReason = 'truncated' | 'size-mismatch' | 'unknown-kind' | 'unknown-version';
 
@@ -165,6 +206,7 @@ const TABLE: ReadonlyMap<number, Row> = new Map<number, Row>([
           target: task(b, F.target.offset),
           sender: task(b, F.sender.offset),
           senderCgroupId: u64(b, 0, F.sender_cgroup_id),
+          senderWatchedCgroupId: u64(b, 0, F.sender_watched_cgroup_id),
           signal: s32(b, 0, F.sig),
           siCode: s32(b, 0, F.si_code),
           result: s32(b, 0, F.result),
@@ -180,7 +222,42 @@ const TABLE: ReadonlyMap<number, Row> = new Map<number, Row>([
       size: OOM_EVENT.size,
       build: (b, base): OomEvent => {
         const F = OOM_EVENT.fields;
-        return { kind: 'oom', ...base, victim: task(b, F.victim.offset), uid: u32(b, 0, F.uid) };
+        const hook = u32(b, 0, F.hook);
+        const flags = u32(b, 0, F.flags);
+        return {
+          kind: 'oom', ...base, victim: task(b, F.victim.offset), uid: u32(b, 0, F.uid),
+          hook: hook === OomHook.Tracepoint ? 'tracepoint' : hook === OomHook.Fentry ? 'fentry' : 'unknown',
+          scope: flags & OomFlag.NoMemcg ? 'unknown' : flags & OomFlag.Memcg ? 'memcg' : 'global',
+          sizes: {
+            totalVmKb: u64(b, 0, F.total_vm_kb),
+            anonRssKb: u64(b, 0, F.anon_rss_kb),
+            fileRssKb: u64(b, 0, F.file_rss_kb),
+            shmemRssKb: u64(b, 0, F.shmem_rss_kb),
+            pgtablesKb: u64(b, 0, F.pgtables_kb),
+          },
+          oomScoreAdj: s32(b, 0, F.oom_score_adj),
+          flags,
+        };
+      },
+    },
+  ],
+  [
+    EventKind.Fork,
+    {
+      size: FORK_EVENT.size,
+      build: (b, base): ForkEvent => {
+        const F = FORK_EVENT.fields;
+        return { kind: 'fork', ...base, child: task(b, F.child.offset), parent: task(b, F.parent.offset) };
+      },
+    },
+  ],
+  [
+    EventKind.Exec,
+    {
+      size: EXEC_EVENT.size,
+      build: (b, base): ExecEvent => {
+        const F = EXEC_EVENT.fields;
+        return { kind: 'exec', ...base, task: task(b, F.task.offset), filename: cString(b, 0, F.filename) };
       },
     },
   ],
@@ -203,6 +280,7 @@ export function decodeEvent(record: Buffer): DecodedEvent | DecodeError {
   const base: EventBase = {
     tsNs: u64(record, 0, H.ts_ns) as MonoNs,
     cgroupId: u64(record, 0, H.cgroup_id),
+    taskCgroupId: u64(record, 0, H.task_cgroup_id),
     version,
   };
   return row.build(record, base);

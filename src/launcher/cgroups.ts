@@ -9,6 +9,7 @@ import path from 'node:path';
 import { HostError, UnsupportedError } from '../util/errors.js';
 import type { ContainerSpec } from './spec.js';
 import { sleepSync } from './proc.js';
+import { LEAF, ownBase, planV2Controllers, type V2Level } from './cgroup-v2-plan.js';
 
 export type Controller = 'memory' | 'pids' | 'cpu' | 'cpuset';
 const CONTROLLERS: Controller[] = ['memory', 'pids', 'cpu', 'cpuset'];
@@ -49,16 +50,6 @@ export function detectLayout(mountsText = fs.readFileSync('/proc/self/mounts', '
   return { kind: Object.keys(v1Mounts).length ? 'hybrid' : 'v2', v2Mount, v2Controllers, v1Mounts };
 }
 
-/**
- * Where vigil parks the processes of a delegated v2 cgroup (a systemd service
- * with Delegate=yes, a test runner's cgroup) so that cgroup may hand
- * controllers to its children: cgroup v2 lets a non-root cgroup with processes
- * of its own enable no domain controller for its children ("no internal
- * processes"). A process parked there still counts as living in the cgroup
- * above it.
- */
-export const PARKING_LEAF = 'vigil-parked';
-
 /** The calling process's own cgroup in the v2 tree and in each v1 hierarchy. */
 export function ownCgroups(procSelfCgroup = fs.readFileSync('/proc/self/cgroup', 'utf8')): { v2: string; v1: Map<string, string> } {
   let v2 = '/';
@@ -69,7 +60,6 @@ export function ownCgroups(procSelfCgroup = fs.readFileSync('/proc/self/cgroup',
     if (m[1] === '0' && m[2] === '') v2 = m[3];
     else for (const c of m[2].split(',')) v1.set(c, m[3]);
   }
-  if (path.posix.basename(v2) === PARKING_LEAF) v2 = path.posix.dirname(v2);
   return { v2, v1 };
 }
 
@@ -85,7 +75,8 @@ export function resolveParent(layout: CgroupLayout, parent: string, own = ownCgr
     const mount = v1Mount(layout, c);
     if (mount) v1[c] = path.join(mount, under(own.v1.get(c) ?? '/'));
   }
-  return { v2: path.join(layout.v2Mount, under(own.v2)), v1 };
+  // On v2, vigil's caller may have been moved to LEAF (see cgroup-v2-plan.ts): resolve above it.
+  return { v2: path.join(layout.v2Mount, under(ownBase(own.v2))), v1 };
 }
 
 /** A controller is used on v1 only when the v2 tree does not offer it. */
@@ -109,69 +100,74 @@ function write(file: string, value: string): void {
   }
 }
 
-/**
- * Move every process of v2 cgroup `dir` into its parking leaf, until none is
- * left (a process may fork while we move): afterwards `dir` may enable
- * controllers for its children.
- */
-function parkProcesses(dir: string): void {
-  const leaf = path.join(dir, PARKING_LEAF);
-  try {
-    fs.mkdirSync(leaf, { recursive: true });
-  } catch (err) {
-    throw HostError.from('mkdir', leaf, err);
-  }
-  for (let round = 0; round < 100; round++) {
-    const pids = readOr(path.join(dir, 'cgroup.procs'), '').split('\n').filter(Boolean);
-    if (!pids.length) return;
-    for (const pid of pids) {
+function hasProcesses(dir: string): boolean {
+  return readOr(path.join(dir, 'cgroup.procs'), '') !== '';
+}
+
+/** Move every process of `from` into `to` (mkdir'd), until `from` holds none. */
+function evacuate(from: string, to: string): void {
+  fs.mkdirSync(to, { recursive: true });
+  for (let round = 0; round < 20 && hasProcesses(from); round++) {
+    for (const pid of readOr(path.join(from, 'cgroup.procs'), '').split('\n').filter(Boolean)) {
       try {
-        fs.writeFileSync(path.join(leaf, 'cgroup.procs'), pid);
+        fs.writeFileSync(path.join(to, 'cgroup.procs'), pid);
       } catch (err) {
-        // ESRCH: it exited meanwhile.
-        if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw HostError.from('write', path.join(leaf, 'cgroup.procs'), err);
+        // Exited meanwhile; anything else is a real failure.
+        if (!['ESRCH', 'EINVAL'].includes((err as NodeJS.ErrnoException).code ?? '')) throw HostError.from('write', path.join(to, 'cgroup.procs'), err);
       }
     }
   }
-  throw new HostError('write', path.join(leaf, 'cgroup.procs'), 'EAGAIN', `processes kept appearing in ${dir}; it cannot hand controllers to its children`);
 }
 
 /**
  * Enable the controllers a container needs in every v2 ancestor's
- * subtree_control. The caller's own cgroup (and anything beneath it) may hold
- * processes, which cgroup v2 forbids there: they are parked in a leaf first.
- * An ancestor above the caller's own cgroup is not ours to rearrange.
+ * subtree_control, level by level top down (each read after the level above
+ * is done), following planV2Controllers. vigil's own cgroup is emptied into
+ * a leaf first when it holds processes (the "no internal processes" rule).
  */
-function enableV2Controllers(layout: CgroupLayout, dir: string, needed: Controller[], ownV2 = ownCgroups().v2): void {
+function enableV2Controllers(layout: CgroupLayout, dir: string, needed: Controller[], parent: string, own = ownCgroups()): void {
   const wanted = needed.filter((c) => layout.v2Controllers.has(c));
   if (!wanted.length) return;
+  const ownDir = path.join(layout.v2Mount, ownBase(own.v2));
   const chain: string[] = [];
   for (let d = path.dirname(dir); d.startsWith(layout.v2Mount); d = path.dirname(d)) {
     chain.unshift(d);
     if (d === layout.v2Mount) break;
   }
   for (const d of chain) {
-    // The parent itself may not exist yet: it is made here, as createCgroups would.
-    if (!fs.existsSync(d)) {
+    const ours = parent.startsWith('/') || d === ownDir || d.startsWith(ownDir + '/');
+    if (ours && !fs.existsSync(d)) {
       try {
-        fs.mkdirSync(d, { recursive: true });
+        fs.mkdirSync(d);
       } catch (err) {
         throw HostError.from('mkdir', d, err);
       }
     }
-    const enabled = readOr(path.join(d, 'cgroup.subtree_control'), '').split(/\s+/);
-    const missing = wanted.filter((c) => !enabled.includes(c));
-    if (!missing.length) continue;
-    const file = path.join(d, 'cgroup.subtree_control');
-    const value = missing.map((c) => `+${c}`).join(' ');
+    const level: V2Level = {
+      dir: d,
+      root: d === layout.v2Mount,
+      available: readOr(path.join(d, 'cgroup.controllers'), '').split(/\s+/).filter(Boolean),
+      enabled: readOr(path.join(d, 'cgroup.subtree_control'), '').split(/\s+/).filter(Boolean),
+      hasProcesses: d !== layout.v2Mount && hasProcesses(d),
+      ours,
+      own: d === ownDir,
+    };
+    for (const step of planV2Controllers([level], wanted)) {
+      if (step.kind === 'evacuate') evacuate(step.from, step.to);
+      else enableWithRetry(step.dir, step.controllers, level.own ? () => evacuate(d, path.join(d, LEAF)) : null);
+    }
+  }
+}
+
+/** A process may join our own cgroup between the evacuation and the write (EBUSY): evacuate again, a few times. */
+function enableWithRetry(dir: string, controllers: string[], reEvacuate: (() => void) | null): void {
+  for (let attempt = 0; ; attempt++) {
     try {
-      fs.writeFileSync(file, value);
+      fs.writeFileSync(path.join(dir, 'cgroup.subtree_control'), controllers.map((c) => `+${c}`).join(' '));
+      return;
     } catch (err) {
-      const own = path.join(layout.v2Mount, ownV2);
-      const ours = d === own || d.startsWith(own + '/');
-      if ((err as NodeJS.ErrnoException).code !== 'EBUSY' || !ours || d === layout.v2Mount) throw HostError.from('write', file, err);
-      parkProcesses(d);
-      write(file, value);
+      if ((err as NodeJS.ErrnoException).code !== 'EBUSY' || !reEvacuate || attempt >= 5) throw HostError.from('write', path.join(dir, 'cgroup.subtree_control'), err);
+      reEvacuate();
     }
   }
 }
@@ -207,7 +203,7 @@ export function createCgroups(layout: CgroupLayout, parent: string, name: string
     if (limits.pids !== null) needed.push('pids');
     if (limits.cpus !== null || limits.cpuWeight != null) needed.push('cpu');
     if (limits.cpuset != null) needed.push('cpuset');
-    enableV2Controllers(layout, v2, needed);
+    enableV2Controllers(layout, v2, needed, parent);
     mk(v2);
     const v1: ContainerCgroups['v1'] = {};
     for (const c of needed) {
@@ -259,13 +255,17 @@ function applyLimits(layout: CgroupLayout, v2: string, v1: ContainerCgroups['v1'
         throw new UnsupportedError('memory.oom.group', 'limits.oomGroup needs the cgroup v2 memory controller, which this host does not offer (only v1 memory)');
       }
       write(path.join(v1.memory!, 'memory.limit_in_bytes'), String(limits.memory));
+      // No swap beyond the limit, as memory.swap.max 0 on v2: a hog is OOM-killed
+      // at the limit even on a host with swap (where swap accounting is on).
+      const memsw = path.join(v1.memory!, 'memory.memsw.limit_in_bytes');
+      if (fs.existsSync(memsw)) write(memsw, String(limits.memory));
     }
   }
   if (limits.pids !== null) {
     write(path.join(layout.v2Controllers.has('pids') ? v2 : v1.pids!, 'pids.max'), String(limits.pids));
   }
   if (limits.cpus !== null) {
-    const period = 100_000;
+    const period = limits.cpuPeriod ?? 100_000;
     const quota = Math.max(1000, Math.round(limits.cpus * period));
     if (layout.v2Controllers.has('cpu')) write(path.join(v2, 'cpu.max'), `${quota} ${period}`);
     else {

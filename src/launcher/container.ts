@@ -7,15 +7,20 @@
 import fs from 'node:fs';
 import { INIT_PATH, BPF_OBJECT_PATH } from '../paths.js';
 import { HostError, NotFoundError, StateError, VigilError } from '../util/errors.js';
-import { ensureTracer, removeTracer, unwatch, watch } from '../tracer/tracer.js';
+import { ensureTracer, removeTracer, tracerSupport, unwatch, watch } from '../tracer/tracer.js';
 import { flock } from '../tracer/native.js';
 import type { ContainerState, ProcessState, Store } from '../state/store.js';
 import { cgroupDirs, createCgroups, detectLayout, killCgroupProcesses, removeCgroups, type ContainerCgroups } from './cgroups.js';
 import { runHelper, runHelperSync, type HelperConfig, type HelperResult } from './helper.js';
 import { checkSpecOnHost } from './host-checks.js';
 import { initSecurityConfig, processLimitsConfig, securityConfig } from './isolation-config.js';
+import { ociLayoutConfig } from './oci-config.js';
+import { idMapText } from './spec-isolation.js';
 import { isAlive, signalIdentified, waitGoneSync } from './proc.js';
 import type { ContainerSpec, ProcessSpec } from './spec.js';
+import { currentHolder, heldAtStart, hold } from './dependencies.js';
+import { notifyEnv, notifyMountConfig } from './notify-socket.js';
+import { startOrder } from '../policy/dependencies.js';
 
 export const DEFAULT_CGROUP_PARENT = '/vigil';
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -61,7 +66,9 @@ export function execConfig(state: ContainerState, command: string[], opts: { env
   if (!state.init || !state.cgroup) throw new StateError(`container "${state.name}" is not running`);
   // VIGIL_CONTAINER and VIGIL_PROCESS come last: a spec cannot override them (a
   // monitor finds the processes it started by them, see monitor/adopt.ts).
-  const env: Record<string, string> = { PATH: DEFAULT_PATH, HOSTNAME: state.spec.hostname, HOME: '/root', ...opts.env, VIGIL_CONTAINER: state.name };
+  // An OCI bundle's process gets exactly its config's env (and HOME, see oci-load.ts).
+  const defaults: Record<string, string> = state.spec.oci && opts.process ? {} : { PATH: DEFAULT_PATH, HOSTNAME: state.spec.hostname, HOME: '/root' };
+  const env: Record<string, string> = { ...defaults, ...opts.env, VIGIL_CONTAINER: state.name };
   const config: HelperConfig = [
     ['init_pid', String(state.init.pid)],
     ['init_start', String(state.init.startTime)],
@@ -78,7 +85,7 @@ export function execConfig(state: ContainerState, command: string[], opts: { env
 }
 
 function processConfig(store: Store, state: ContainerState, p: ProcessSpec): HelperConfig {
-  return execConfig(state, p.command, { env: { ...p.env, VIGIL_PROCESS: p.name }, cwd: p.cwd, user: p.user, log: store.logFile(state.name, p.name), process: p });
+  return execConfig(state, p.command, { env: { ...p.env, ...notifyEnv(p), VIGIL_PROCESS: p.name }, cwd: p.cwd, user: p.user, log: store.logFile(state.name, p.name), process: p });
 }
 
 /** Mark a process as started; `restart` counts it as a restart. */
@@ -90,6 +97,7 @@ export function recordStart(proc: ProcessState, result: HelperResult, restart: b
   proc.startedAt = new Date().toISOString();
   proc.operatorStop = false;
   proc.operatorKill = null;
+  proc.waiting = null;
   if (restart) proc.restarts += 1;
 }
 
@@ -156,11 +164,15 @@ export function startContainer(store: Store, name: string): ContainerState {
       store.write(state);
       // The tracer is loaded and pinned by whoever needs it first, so exits
       // are recorded from the first process on, whether a monitor runs or not.
-      ensureTracer(BPF_OBJECT_PATH, store.pinDir);
-      watch(store.pinDir, BigInt(state.cgroup.id));
+      // Where it cannot run (degraded mode) the monitor listens for exits itself.
+      if (tracerSupport().mode === 'bpf') {
+        ensureTracer(BPF_OBJECT_PATH, store.pinDir);
+        watch(store.pinDir, BigInt(state.cgroup.id));
+      }
       fs.mkdirSync(store.rootfsMountpoint(name), { recursive: true });
+      const oci = state.spec.oci;
       const config: HelperConfig = [
-        ['hostname', state.spec.hostname],
+        ...(oci && !oci.namespaces.uts ? [] : [['hostname', state.spec.hostname] as [string, string]]),
         ['rootfs', state.spec.rootfs],
         ['rootfs_mountpoint', store.rootfsMountpoint(name)],
         ['init', INIT_PATH],
@@ -173,11 +185,24 @@ export function startContainer(store: Store, name: string): ContainerState {
           ['mount_target', m.target],
           ['mount_readonly', m.readonly ? '1' : '0'],
         ]),
+        ...(oci ? ociLayoutConfig(oci, state.cgroup) : []),
+        ...(state.spec.userns ? [['uid_map', idMapText(state.spec.userns.uidMap)], ['gid_map', idMapText(state.spec.userns.gidMap)]] as Array<[string, string]> : []),
+        ...notifyMountConfig(store.root, state.spec),
       ];
       const created = runHelperSync('create', config, store.heldLockFd);
       state.init = { pid: created.pid, startTime: created.startTime };
       store.write(state);
-      for (const proc of state.processes) {
+      // dependsOn: in dependency order; a process whose dependencies must
+      // first be ready is held back here and started by startHeld (dependencies.ts).
+      const held = heldAtStart(state.spec);
+      const holder = held.size ? currentHolder() : null;
+      for (const procName of startOrder(state.spec.processes)) {
+        const proc = state.processes.find((q) => q.name === procName)!;
+        if (held.has(procName)) {
+          hold(proc, processSpecOf(state, procName).dependsOn ?? [], holder!, 'container start');
+          store.write(state);
+          continue;
+        }
         const result = startProcessSync(store, state, proc.name);
         recordStart(proc, result, false);
         proc.attempt = 0;
@@ -189,7 +214,10 @@ export function startContainer(store: Store, name: string): ContainerState {
       teardown(store, state.init, state.cgroup, 0);
       state.init = null;
       state.cgroup = null;
-      for (const proc of state.processes) proc.state = 'stopped';
+      for (const proc of state.processes) {
+        proc.state = 'stopped';
+        proc.waiting = null;
+      }
       store.write(state);
       throw err;
     }
@@ -220,6 +248,7 @@ export function stopContainer(store: Store, name: string, timeoutMs: number): Co
       // pid and start time stay as the last identity, so the monitor can
       // still match the kernel's exit event; inspect shows no pid when stopped.
       p.state = 'stopped';
+      p.waiting = null;
     }
     s.state = 'stopped';
     s.init = null;
@@ -245,6 +274,7 @@ export function stopProcess(store: Store, name: string, processName: string, tim
       p.lastExit = { code: p.lastExit?.code ?? null, signal: p.lastExit?.signal ?? 'SIGTERM', reason: 'operator', sender: null, coreDumped: false, at: new Date().toISOString() };
     }
     p.state = 'stopped'; // pid and start time stay: the last identity, for late events
+    p.waiting = null;
   });
 }
 

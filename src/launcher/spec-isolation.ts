@@ -136,3 +136,64 @@ export function cpusOf(cpuset: string): number[] {
   }
   return [...out].sort((a, b) => a - b);
 }
+
+/** One line of a uid_map or gid_map: container ids [containerID, containerID+size) are host ids [hostID, ...). */
+export interface IdMapping {
+  containerID: number;
+  hostID: number;
+  size: number;
+}
+
+export interface UserNamespace {
+  uidMap: IdMapping[];
+  gidMap: IdMapping[];
+}
+
+const MAX_MAPPINGS = 64;
+const ID_LIMIT = 2 ** 32 - 1; // (uid_t)-1 is never an id
+
+function overlap(ranges: Array<[number, number]>): boolean {
+  const sorted = [...ranges].sort((a, b) => a[0] - b[0]);
+  return sorted.some((r, i) => i > 0 && r[0] < sorted[i - 1][0] + sorted[i - 1][1]);
+}
+
+/** A uid or gid map: whole ranges in bounds, none overlapping on either side, container id 0 mapped. */
+export function idMapSpec(c: Checker, v: unknown, path: string, keys: { container: string; host: string; size: string } = { container: 'containerID', host: 'hostID', size: 'size' }): IdMapping[] | undefined {
+  if (!Array.isArray(v) || v.length === 0) return c.fail(path, `expected a non-empty list of {${keys.container}, ${keys.host}, ${keys.size}}`);
+  if (v.length > MAX_MAPPINGS) return c.fail(path, `at most ${MAX_MAPPINGS} mappings, got ${v.length}`);
+  const out: IdMapping[] = [];
+  v.forEach((m, i) => {
+    const p = `${path}[${i}]`;
+    const o = c.object(m, p, [keys.container, keys.host, keys.size]);
+    if (!o) return;
+    const containerID = c.number(o[keys.container], join(p, keys.container), { min: 0, max: ID_LIMIT - 1, integer: true });
+    const hostID = c.number(o[keys.host], join(p, keys.host), { min: 0, max: ID_LIMIT - 1, integer: true });
+    const size = c.number(o[keys.size], join(p, keys.size), { min: 1, max: ID_LIMIT, integer: true });
+    if (containerID === undefined || hostID === undefined || size === undefined) return;
+    if (containerID + size > ID_LIMIT || hostID + size > ID_LIMIT) return void c.fail(join(p, keys.size), `the range runs past id ${ID_LIMIT - 1}`);
+    out.push({ containerID, hostID, size });
+  });
+  if (out.length !== v.length) return undefined;
+  if (overlap(out.map((m) => [m.containerID, m.size]))) return c.fail(path, 'container id ranges overlap');
+  if (overlap(out.map((m) => [m.hostID, m.size]))) return c.fail(path, 'host id ranges overlap');
+  if (!mapped(out, 0)) return c.fail(path, 'container id 0 must be mapped (vigil-init runs as the container\'s root)');
+  return out;
+}
+
+export function mapped(map: readonly IdMapping[], id: number): boolean {
+  return map.some((m) => id >= m.containerID && id < m.containerID + m.size);
+}
+
+/** `userns: {uidMap: [...], gidMap: [...]}` (vigil's spec; an OCI bundle's linux.uidMappings give the same). */
+export function usernsSpec(c: Checker, v: unknown, path: string): UserNamespace | undefined {
+  const o = c.object(v, path, ['uidMap', 'gidMap']);
+  if (!o) return undefined;
+  const uidMap = idMapSpec(c, o.uidMap, join(path, 'uidMap'));
+  const gidMap = idMapSpec(c, o.gidMap, join(path, 'gidMap'));
+  return uidMap && gidMap ? { uidMap, gidMap } : undefined;
+}
+
+/** The map as the kernel's uid_map/gid_map take it. */
+export function idMapText(map: readonly IdMapping[]): string {
+  return map.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
+}

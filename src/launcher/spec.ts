@@ -4,9 +4,16 @@
  * problems are reported at once. Nothing here touches the host.
  */
 import { createRequire } from 'node:module';
+import { policyContradictions } from '../policy/consistency.js';
 import { SpecError, type SpecIssue } from '../util/errors.js';
 import { ms, parseDuration, parseSize, type Millis } from '../util/units.js';
-import { cpusetSpec, groupsSpec, rlimitsSpec, securitySpec, umaskSpec, type Rlimit, type SecuritySpec } from './spec-isolation.js';
+import type { OciLayout } from './oci-bundle.js';
+import type { LogPolicy } from '../state/log-rotation.js';
+import { cpusetSpec, groupsSpec, mapped, rlimitsSpec, securitySpec, umaskSpec, usernsSpec, type Rlimit, type SecuritySpec, type UserNamespace } from './spec-isolation.js';
+import { checkDependencies, healthSpec, watchdogSpec, type HealthSpec, type WatchdogSpec } from './spec-supervision.js';
+
+export type { HealthAction, HealthSpec, WatchdogSpec } from './spec-supervision.js';
+import { DEFAULT_ESCALATION, escalationSpec, hooksSpec, type EscalationSpec, type HookSpec } from './spec-ops.js';
 
 export const RESTART_POLICIES = ['never', 'on-failure', 'always', 'unless-stopped'] as const;
 export type RestartCondition = (typeof RESTART_POLICIES)[number];
@@ -20,7 +27,13 @@ export interface Backoff {
   max: Millis;
   jitter: number; // 0..1, the fraction by which a delay may vary either way
   resetAfter: Millis; // a process that ran this long starts again from `initial`
+  /** Extension: the least time between two starts of the same process, whatever the back-off says. */
+  minSpacing: Millis;
 }
+
+/** Extension: what an OOM kill or a kernel fault leads to, apart from the restart condition. */
+export const FAULT_ACTIONS = ['policy', 'restart', 'leave', 'restart-container'] as const;
+export type FaultAction = (typeof FAULT_ACTIONS)[number];
 
 export interface RestartPolicy {
   policy: RestartCondition;
@@ -28,6 +41,10 @@ export interface RestartPolicy {
   giveUp: { deaths: number; within: Millis; then: GiveUpAction } | null;
   successCodes: number[];
   preventCodes: number[];
+  /** Extensions (docs/decisions.md, "Operations"): codes that force a restart; OOM and fault rules. */
+  forceCodes: number[];
+  onOom: FaultAction;
+  onFault: FaultAction;
 }
 
 export interface MountSpec {
@@ -48,6 +65,14 @@ export interface ProcessSpec {
   rlimits: Record<string, Rlimit>;
   groups: number[];
   umask: string | null;
+  /**
+   * Supervision (see spec-supervision.ts). Optional in the type because state
+   * written by older builds lacks them: read them with `?? default`.
+   */
+  critical?: boolean;
+  dependsOn?: string[];
+  health?: HealthSpec | null;
+  watchdog?: WatchdogSpec | null;
 }
 
 export interface ContainerSpec {
@@ -56,13 +81,26 @@ export interface ContainerSpec {
   rootfs: string;
   hostname: string;
   network: 'none' | 'host';
-  limits: { memory: number | null; pids: number | null; cpus: number | null; oomGroup: boolean; cpuWeight: number | null; cpuset: string | null };
+  limits: {
+    memory: number | null; pids: number | null; cpus: number | null; oomGroup: boolean; cpuWeight: number | null; cpuset: string | null;
+    /** The quota period in µs (default 100000); set only from an OCI bundle's cpu.period. */
+    cpuPeriod?: number | null;
+  };
   /** Extensions: every capability, no masked paths, writable /sys. */
   privileged: boolean;
   security: SecuritySpec;
   mounts: MountSpec[];
   restart: RestartPolicy;
   processes: ProcessSpec[];
+  /** A user namespace with these maps (extension); absent or null: none. */
+  userns?: UserNamespace | null;
+  /** Log rotation of every process's log (absent in state of older builds: the default). */
+  logs?: LogPolicy;
+  /** Set when the container comes from an OCI bundle: its own filesystem layout and namespaces (oci-bundle.ts). */
+  oci?: OciLayout | null;
+  /** Extensions (spec-ops.ts): container restarts allowed before it is stopped; alarm hooks. */
+  escalation: EscalationSpec;
+  hooks: HookSpec[];
 }
 
 export const DEFAULT_BACKOFF: Backoff = {
@@ -71,11 +109,12 @@ export const DEFAULT_BACKOFF: Backoff = {
   max: ms(30_000),
   jitter: 0,
   resetAfter: ms(60_000),
+  minSpacing: ms(50),
 };
 
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 /** Durations above a day are a typo, not a policy (and timers cannot hold 25 days). */
-const MAX_DURATION = 24 * 3_600_000;
+export const MAX_DURATION = 24 * 3_600_000;
 export const MAX_ID = 4_294_967_294; // uid_t and gid_t, less the reserved (uid_t)-1
 const MAX_PIDS = 4_194_304; // the kernel's pid_max limit
 const MAX_CPUS = 4096;
@@ -83,14 +122,6 @@ const MAX_MEMORY = 2 ** 50; // 1 PiB
 const PROCESS_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 export const USER_PATTERN = /^\d+(:\d+)?$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-/** Fields in SPEC.md that this build does not act on yet: refused, never ignored. */
-const NOT_YET: Record<string, string> = {
-  health: 'health checks are not supported by this build yet',
-  watchdog: 'the notify watchdog is not supported by this build yet',
-  dependsOn: 'dependsOn is not supported by this build yet',
-  critical: 'critical processes are not supported by this build yet',
-};
 
 type Obj = Record<string, unknown>;
 
@@ -153,6 +184,19 @@ export class Checker {
     return v as T;
   }
 
+  /** A list of distinct names matching `pattern`. */
+  names(v: unknown, path: string, pattern: RegExp): string[] | undefined {
+    if (!Array.isArray(v)) return this.fail(path, `expected a list of process names, got ${describe(v)}`);
+    const out: string[] = [];
+    v.forEach((item, i) => {
+      const s = this.string(item, `${path}[${i}]`, pattern, 'a process name');
+      if (s === undefined) return;
+      if (out.includes(s)) this.fail(`${path}[${i}]`, `"${s}" is listed twice`);
+      else out.push(s);
+    });
+    return out.length === v.length ? out : undefined;
+  }
+
   codes(v: unknown, path: string): number[] | undefined {
     if (!Array.isArray(v)) return this.fail(path, `expected a list of exit codes, got ${describe(v)}`);
     const out: number[] = [];
@@ -165,11 +209,11 @@ export class Checker {
   }
 }
 
-function join(path: string, key: string): string {
+export function join(path: string, key: string): string {
   return path ? `${path}.${key}` : key;
 }
 
-function describe(v: unknown): string {
+export function describe(v: unknown): string {
   if (v === undefined) return 'nothing';
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
@@ -182,25 +226,26 @@ function restartPolicy(c: Checker, v: unknown, path: string, inherited: RestartP
     const policy = c.oneOf(v, path, RESTART_POLICIES);
     return policy && { ...inherited, policy };
   }
-  const o = c.object(v, path, ['policy', 'backoff', 'giveUp', 'successCodes', 'preventCodes']);
+  const o = c.object(v, path, ['policy', 'backoff', 'giveUp', 'successCodes', 'preventCodes', 'forceCodes', 'onOom', 'onFault']);
   if (!o) return undefined;
   const policy = o.policy === undefined ? inherited.policy : c.oneOf(o.policy, join(path, 'policy'), RESTART_POLICIES);
   let backoff: Backoff | undefined = inherited.backoff;
   if (o.backoff !== undefined) {
     const bp = join(path, 'backoff');
-    const b = c.object(o.backoff, bp, ['initial', 'factor', 'max', 'jitter', 'resetAfter']);
+    const b = c.object(o.backoff, bp, ['initial', 'factor', 'max', 'jitter', 'resetAfter', 'minSpacing']);
     if (b) {
       const initial = b.initial === undefined ? DEFAULT_BACKOFF.initial : c.duration(b.initial, join(bp, 'initial'));
       const factor = b.factor === undefined ? DEFAULT_BACKOFF.factor : c.number(b.factor, join(bp, 'factor'), { min: 1, max: 100 });
       const max = b.max === undefined ? DEFAULT_BACKOFF.max : c.duration(b.max, join(bp, 'max'));
       const jitter = b.jitter === undefined ? DEFAULT_BACKOFF.jitter : c.number(b.jitter, join(bp, 'jitter'), { min: 0 });
       const resetAfter = b.resetAfter === undefined ? DEFAULT_BACKOFF.resetAfter : c.duration(b.resetAfter, join(bp, 'resetAfter'));
+      const minSpacing = b.minSpacing === undefined ? DEFAULT_BACKOFF.minSpacing : c.duration(b.minSpacing, join(bp, 'minSpacing'));
       if (jitter !== undefined && jitter > 1) c.fail(join(bp, 'jitter'), `must be between 0 and 1, got ${jitter}`);
       if (initial !== undefined && max !== undefined && max < initial) {
         c.fail(join(bp, 'max'), `must not be below backoff.initial (${initial} ms), got ${max} ms`);
       }
-      backoff = initial !== undefined && factor !== undefined && max !== undefined && jitter !== undefined && resetAfter !== undefined
-        ? { initial, factor, max, jitter, resetAfter }
+      backoff = initial !== undefined && factor !== undefined && max !== undefined && jitter !== undefined && resetAfter !== undefined && minSpacing !== undefined
+        ? { initial, factor, max, jitter, resetAfter, minSpacing }
         : undefined;
     }
   }
@@ -218,28 +263,29 @@ function restartPolicy(c: Checker, v: unknown, path: string, inherited: RestartP
   }
   const successCodes = o.successCodes === undefined ? inherited.successCodes : c.codes(o.successCodes, join(path, 'successCodes'));
   const preventCodes = o.preventCodes === undefined ? inherited.preventCodes : c.codes(o.preventCodes, join(path, 'preventCodes'));
-  if (successCodes && preventCodes) {
-    const both = successCodes.filter((code) => preventCodes.includes(code));
-    if (both.length) c.fail(join(path, 'preventCodes'), `exit code ${both.join(', ')} cannot be both a success and a prevent code`);
-  }
-  if (policy === undefined || backoff === undefined || giveUp === undefined || !successCodes || !preventCodes) return undefined;
-  return { policy, backoff, giveUp, successCodes, preventCodes };
+  const forceCodes = o.forceCodes === undefined ? inherited.forceCodes : c.codes(o.forceCodes, join(path, 'forceCodes'));
+  const onOom = o.onOom === undefined ? inherited.onOom : c.oneOf(o.onOom, join(path, 'onOom'), FAULT_ACTIONS);
+  const onFault = o.onFault === undefined ? inherited.onFault : c.oneOf(o.onFault, join(path, 'onFault'), FAULT_ACTIONS);
+  if (policy === undefined || backoff === undefined || giveUp === undefined || !successCodes || !preventCodes || !forceCodes || !onOom || !onFault) return undefined;
+  const rules = { policy, backoff, giveUp, successCodes, preventCodes, forceCodes, onOom, onFault };
+  for (const { field, message } of policyContradictions(rules)) c.fail(join(path, field), message);
+  return rules;
 }
 
-const DEFAULT_RESTART: RestartPolicy = {
+export const DEFAULT_RESTART: RestartPolicy = {
   policy: 'on-failure',
   backoff: DEFAULT_BACKOFF,
   giveUp: null,
   successCodes: [0],
   preventCodes: [],
+  forceCodes: [],
+  onOom: 'policy',
+  onFault: 'policy',
 };
 
 function processSpec(c: Checker, v: unknown, path: string, inherited: RestartPolicy): ProcessSpec | undefined {
-  const o = c.object(v, path, ['name', 'command', 'env', 'cwd', 'user', 'restart', 'security', 'rlimits', 'groups', 'umask', ...Object.keys(NOT_YET)]);
+  const o = c.object(v, path, ['name', 'command', 'env', 'cwd', 'user', 'restart', 'security', 'rlimits', 'groups', 'umask', 'critical', 'dependsOn', 'health', 'watchdog']);
   if (!o) return undefined;
-  for (const [field, why] of Object.entries(NOT_YET)) {
-    if (o[field] !== undefined) c.fail(join(path, field), why);
-  }
   const name = c.string(o.name, join(path, 'name'), PROCESS_NAME_PATTERN, 'a process name (letters, digits, "_", ".", "-"; at most 63)');
   let command: string[] | undefined;
   if (!Array.isArray(o.command) || o.command.length === 0) {
@@ -269,15 +315,38 @@ function processSpec(c: Checker, v: unknown, path: string, inherited: RestartPol
   const rlimits = o.rlimits === undefined ? {} : rlimitsSpec(c, o.rlimits, join(path, 'rlimits'));
   const groups = o.groups === undefined ? [] : groupsSpec(c, o.groups, join(path, 'groups'));
   const umask = o.umask === undefined ? null : umaskSpec(c, o.umask, join(path, 'umask'));
+  const critical = o.critical === undefined ? false : c.boolean(o.critical, join(path, 'critical'));
+  const dependsOn = o.dependsOn === undefined ? [] : c.names(o.dependsOn, join(path, 'dependsOn'), PROCESS_NAME_PATTERN);
+  const health = o.health === undefined || o.health === null ? null : healthSpec(c, o.health, join(path, 'health'), restart);
+  const watchdog = o.watchdog === undefined ? null : watchdogSpec(c, o.watchdog, join(path, 'watchdog'));
+  if (critical === undefined || dependsOn === undefined || health === undefined || watchdog === undefined) return undefined;
   if (name === undefined || command === undefined || cwd === undefined || user === undefined || restart === undefined) return undefined;
   if (security === undefined || rlimits === undefined || groups === undefined || umask === undefined) return undefined;
-  return { name, command, env, cwd, user, restart, security, rlimits, groups, umask };
+  return { name, command, env, cwd, user, restart, security, rlimits, groups, umask, critical, dependsOn, health, watchdog };
+}
+
+export const DEFAULT_LOG_MAX_BYTES = 10 * 1024 * 1024;
+export const DEFAULT_LOG_KEEP = 3;
+
+/** `logs: {maxSize: 10M, keep: 3}`: rotate each process's log at maxSize, keep that many old ones. */
+function logPolicy(c: Checker, v: unknown, path: string): LogPolicy | undefined {
+  const o = c.object(v, path, ['maxSize', 'keep']);
+  if (!o) return undefined;
+  let maxBytes: number | undefined = DEFAULT_LOG_MAX_BYTES;
+  if (o.maxSize !== undefined) {
+    maxBytes = typeof o.maxSize === 'string' ? parseSize(o.maxSize) ?? undefined : undefined;
+    if (maxBytes === undefined) c.fail(join(path, 'maxSize'), `expected a size such as "10M", got ${describe(o.maxSize)}`);
+    else if (maxBytes < 1024) maxBytes = c.fail(join(path, 'maxSize'), `must be at least 1K, got ${describe(o.maxSize)}`);
+    else if (maxBytes > 2 ** 40) maxBytes = c.fail(join(path, 'maxSize'), `must be at most 1T, got ${describe(o.maxSize)}`);
+  }
+  const keep = o.keep === undefined ? DEFAULT_LOG_KEEP : c.number(o.keep, join(path, 'keep'), { min: 0, max: 100, integer: true });
+  return maxBytes === undefined || keep === undefined ? undefined : { maxBytes, keep };
 }
 
 /** Validate an already-parsed spec object. Throws SpecError listing every problem. */
 export function validateSpec(input: unknown, file: string | null = null): ContainerSpec {
   const c = new Checker();
-  const o = c.object(input, '', ['name', 'rootfs', 'hostname', 'network', 'limits', 'mounts', 'restart', 'processes', 'privileged', 'security']);
+  const o = c.object(input, '', ['name', 'rootfs', 'hostname', 'network', 'limits', 'mounts', 'restart', 'processes', 'privileged', 'security', 'logs', 'userns', 'escalation', 'hooks']);
   if (!o) throw new SpecError(file, c.issues);
 
   const name = c.string(o.name, 'name', NAME_PATTERN, 'a container name ([a-z0-9][a-z0-9_.-]{0,62})');
@@ -330,6 +399,10 @@ export function validateSpec(input: unknown, file: string | null = null): Contai
     });
   }
 
+  const userns = o.userns === undefined ? null : usernsSpec(c, o.userns, 'userns');
+  if (userns && network === 'host') c.fail('userns', 'a user namespace needs network: none (its /sys can be mounted only in a network namespace of its own)');
+  if (userns && privileged) c.fail('userns', 'privileged: true and a user namespace contradict each other; give one or the other');
+  const logs = o.logs === undefined ? { maxBytes: DEFAULT_LOG_MAX_BYTES, keep: DEFAULT_LOG_KEEP } : logPolicy(c, o.logs, 'logs');
   const restart = o.restart === undefined ? DEFAULT_RESTART : restartPolicy(c, o.restart, 'restart', DEFAULT_RESTART);
   const processes: ProcessSpec[] = [];
   if (!Array.isArray(o.processes) || o.processes.length === 0) {
@@ -344,9 +417,24 @@ export function validateSpec(input: unknown, file: string | null = null): Contai
       seen.set(proc.name, i);
       processes.push(proc);
     });
+    if (processes.length === o.processes.length) checkDependencies(c, processes);
   }
-  if (c.issues.length || !name || !hostname || !network || !limits || !restart || !rootfs || privileged === undefined || !security) throw new SpecError(file, c.issues);
-  return { name, rootfs, hostname, network, limits, mounts, restart, processes, privileged, security };
+  if (userns) checkUsersMapped(c, userns, processes.map((p, i) => [`processes[${i}]`, p]));
+  const escalation = o.escalation === undefined ? DEFAULT_ESCALATION : escalationSpec(c, o.escalation, 'escalation');
+  const hooks = o.hooks === undefined ? [] : hooksSpec(c, o.hooks, 'hooks');
+  if (c.issues.length || !name || !hostname || !network || !limits || !restart || !rootfs || privileged === undefined || !security || !logs || userns === undefined) throw new SpecError(file, c.issues);
+  if (!escalation || !hooks) throw new SpecError(file, c.issues);
+  return { name, rootfs, hostname, network, limits, mounts, restart, processes, privileged, security, logs, userns, escalation, hooks };
+}
+
+/** In a user namespace, a process's user and groups must be mapped ids, or it could not become them. */
+export function checkUsersMapped(c: Checker, userns: UserNamespace, processes: Array<[string, ProcessSpec]>): void {
+  for (const [path, p] of processes) {
+    const [uid, gid = uid] = (p.user ?? '0:0').split(':').map(Number);
+    if (!mapped(userns.uidMap, uid)) c.fail(`${path}.user`, `uid ${uid} is not mapped in the user namespace (userns.uidMap)`);
+    if (!mapped(userns.gidMap, gid)) c.fail(`${path}.user`, `gid ${gid} is not mapped in the user namespace (userns.gidMap)`);
+    for (const g of p.groups) if (!mapped(userns.gidMap, g)) c.fail(`${path}.groups`, `gid ${g} is not mapped in the user namespace (userns.gidMap)`);
+  }
 }
 
 /** Parse YAML or JSON text (JSON is YAML) and validate it. */

@@ -28,7 +28,8 @@ export function isInit(state: ContainerState, pid: number, startBoottimeNs: bigi
 /** Who sent a signal: null when the kernel raised it (si_code > 0: a fault, SI_KERNEL). */
 export function senderOf(sig: SignalEvent, containerOfCgroup: (id: bigint) => string | null): SignalSender | null {
   if (sig.siCode > 0) return null;
-  return { pid: sig.sender.pid, comm: sig.sender.comm, container: containerOfCgroup(sig.senderCgroupId) };
+  // The sender's watched cgroup names its container even from a sub-cgroup; 0 is the host.
+  return { pid: sig.sender.pid, comm: sig.sender.comm, container: sig.senderWatchedCgroupId ? containerOfCgroup(sig.senderWatchedCgroupId) : null };
 }
 
 export function describeSender(s: SignalSender): string {

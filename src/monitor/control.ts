@@ -13,13 +13,22 @@ import { journalDir, readJournal } from '../journal/journal.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import type { Store } from '../state/store.js';
 import { drops } from '../tracer/tracer.js';
+import type { TreeNodeView } from './process-tree.js';
+import type { TracerView } from './tracer-health.js';
 import { NotFoundError, StateError, VigilError } from '../util/errors.js';
 import { runVigil } from './cli-actions.js';
 import type { Reporter } from './report.js';
 
 const VERSION = (JSON.parse(fs.readFileSync(`${PACKAGE_ROOT}/package.json`, 'utf8')) as { version: string }).version;
 
-export function startControl(store: Store, reporter: Reporter, startedAtMs: number): ControlServer {
+/** What the monitor adds to a snapshot beyond the state files. */
+export interface SnapshotExtras {
+  tracer: () => TracerView;
+  /** A container's processes as the tracer's fork/exec/exit events describe them. */
+  tree: (cgroupId: bigint) => TreeNodeView[];
+}
+
+export function startControl(store: Store, reporter: Reporter, startedAtMs: number, extras?: SnapshotExtras): ControlServer {
   const server = ControlServer.listen(store.root, {
     snapshot: (): Snapshot => ({
       monitor: {
@@ -30,10 +39,14 @@ export function startControl(store: Store, reporter: Reporter, startedAtMs: numb
         startedAt: new Date(startedAtMs).toISOString(),
         uptimeMs: Date.now() - startedAtMs,
         tracerDrops: tracerDrops(store),
+        ...(extras ? { tracer: extras.tracer() } : {}),
         lastSeq: reporter.lastSeq,
         lastEventAt: reporter.lastRecordAt,
       },
-      containers: store.list().map((c) => inspectView(c) as ContainerView),
+      containers: store.list().map((c) => {
+        const view = inspectView(c) as ContainerView;
+        return extras && c.cgroup ? { ...view, tree: extras.tree(BigInt(c.cgroup.id)) } : view;
+      }),
     }),
     command: (request, peer) => operatorCommand(store, reporter, request, peer),
     backlog: (since) => readJournal(journalDir(store.root), since).records,
@@ -44,6 +57,7 @@ export function startControl(store: Store, reporter: Reporter, startedAtMs: numb
 }
 
 function tracerDrops(store: Store): string {
+  if (!fs.existsSync(`${store.pinDir}/drops`)) return '0'; // degraded mode: no BPF tracer
   try {
     return drops(store.pinDir).reduce((a, b) => a + b, 0n).toString();
   } catch {

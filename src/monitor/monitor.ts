@@ -9,9 +9,13 @@ import { BPF_OBJECT_PATH } from '../paths.js';
 import type { DecodedEvent, ExitEvent, OomEvent, SignalEvent } from '../events/decode.js';
 import { recordStart, startProcess } from '../launcher/container.js';
 import { isAlive, signalIdentified } from '../launcher/proc.js';
+import { CONTAINER_RESTART_MARK, escalate, talliesFromRecords } from '../policy/escalation.js';
+import { DEFAULT_ESCALATION } from '../launcher/spec-ops.js';
 import { decide, describeDeath, isOperatorsDeath, type Death, type Decision } from '../policy/restart.js';
+import { criticalReason, isCriticalDeath } from '../policy/critical.js';
 import type { ContainerState, LastExit, ProcessState, Store } from '../state/store.js';
-import { bpffsMount, drops, ensureTracer, openConsumer, watch, type EventConsumer } from '../tracer/tracer.js';
+import { rotateContainerLogs } from '../state/log-rotation.js';
+import { bpffsMount, ensureTracer, openConsumer, tracerSupport, watch, type EventConsumer } from '../tracer/tracer.js';
 import { flock } from '../tracer/native.js';
 import { NotFoundError, StateError, VigilError } from '../util/errors.js';
 import { monoNow, nsToMs, type MonoNs } from '../util/units.js';
@@ -19,9 +23,15 @@ import { findStartedProcess } from './adopt.js';
 import { attributeExit, describeSender, findProcess, isInit, senderOf, startTicks } from './attribute.js';
 import { runVigil } from './cli-actions.js';
 import { Reporter } from './report.js';
+import { Supervision } from './supervision.js';
+import { currentHolder, holderAlive, restartDependents } from '../launcher/dependencies.js';
+import { describeReload, reloadSpecs } from './reload.js';
 import { startControl } from './control.js';
-import { journalDir, JournalWriter } from '../journal/journal.js';
+import { journalDir, JournalWriter, readJournal } from '../journal/journal.js';
 import type { ControlServer } from '../control/server.js';
+import { ProcessTree } from './process-tree.js';
+import { seedTree, TracerHealth } from './tracer-health.js';
+import { openDegradedSource } from './degraded.js';
 
 const RECONCILE_INTERVAL_MS = 2000;
 const RECENT_LIMIT = 4096;
@@ -29,9 +39,6 @@ const RECENT_LIMIT = 4096;
 const CLAIM_DELAYS_MS = [20, 100, 500];
 /** setTimeout's limit; spec durations are capped far below it. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-/** Container restarts (init death, give-up) allowed within CONTAINER_RESTART_WINDOW_MS. */
-const CONTAINER_RESTART_LIMIT = 5;
-const CONTAINER_RESTART_WINDOW_MS = 60_000;
 
 export interface MonitorOptions {
   json: boolean;
@@ -47,7 +54,9 @@ export class Monitor {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   /** Restarts whose helper is running now, by "container/process". */
   private readonly starting = new Set<string>();
-  private droppedSeen = 0n;
+  /** Each container's processes and binaries, from fork/exec/exit events. */
+  readonly tree = new ProcessTree();
+  private readonly tracerHealth: TracerHealth;
   /** Last fatal signal aimed at each pid, to name the sender of a kill. */
   private readonly lastSignal = new Map<number, SignalEvent>();
   private readonly oomVictims = new Set<number>();
@@ -60,11 +69,18 @@ export class Monitor {
   /** Processes found dead once without an event; a second look makes them lost. */
   private readonly suspects = new Set<string>();
   private readonly containerRestarts = new Map<string, number[]>();
+  private escalationSeeded = false;
   readonly reporter: Reporter;
+  /** supervision: exec health checks and the notify watchdog (monitor/supervision.ts). */
+  private readonly supervision: Supervision;
   readonly counters = { events: 0, decodeErrors: 0, restarts: 0, lost: 0 };
+  /** supervision: this monitor's identity, when it holds processes back for their dependencies. */
+  private readonly holder = currentHolder();
 
   constructor(private readonly store: Store, options: MonitorOptions) {
     this.reporter = new Reporter(options.json, options.write);
+    this.tracerHealth = new TracerHealth(store.pinDir);
+    this.supervision = new Supervision(store, this.reporter, { restartContainer: (n, why) => this.restartContainer(n, why), guard: (what, fn) => this.guard(what, fn) });
   }
 
   start(): void {
@@ -79,23 +95,44 @@ export class Monitor {
     this.reporter.attachJournal(journal);
     const { cutBytes, cutWhy, lastSeq } = journal.recovery;
     if (cutBytes) this.note(`journal: cut ${cutBytes} byte(s) off its tail (${cutWhy}); numbering continues after seq ${lastSeq}`);
-    this.control = startControl(this.store, this.reporter, Date.now());
-    bpffsMount();
-    const { loaded } = ensureTracer(BPF_OBJECT_PATH, this.store.pinDir);
-    for (const c of this.store.list()) {
-      if (c.cgroup) watch(this.store.pinDir, BigInt(c.cgroup.id));
+    this.control = startControl(this.store, this.reporter, Date.now(), { tracer: () => this.tracerHealth.view(), tree: (id) => this.tree.view(id) });
+    this.supervision.start();
+    const support = tracerSupport();
+    if (support.mode === 'degraded') {
+      this.startDegraded(support.reason);
+    } else {
+      bpffsMount();
+      const { loaded, upgraded, generation } = ensureTracer(BPF_OBJECT_PATH, this.store.pinDir);
+      for (const c of this.store.list()) if (c.state === 'running') seedTree(this.tree, c);
+      for (const c of this.store.list()) {
+        if (c.cgroup) watch(this.store.pinDir, BigInt(c.cgroup.id));
+      }
+      this.consumer = openConsumer(this.store.pinDir, (events, errors) => this.onEvents(events, errors));
+      this.note(`watching ${this.store.list().filter((c) => c.state === 'running').length} running container(s); tracer ${upgraded ? `build ${generation} replaced the pinned one` : loaded ? 'loaded' : 'already pinned'} at ${this.store.pinDir}`);
     }
-    this.consumer = openConsumer(this.store.pinDir, (events, errors) => this.onEvents(events, errors));
-    this.note(`watching ${this.store.list().filter((c) => c.state === 'running').length} running container(s); tracer ${loaded ? 'loaded' : 'already pinned'} at ${this.store.pinDir}`);
     // What waited in the pinned ring buffer while no monitor ran comes first.
-    this.consumer.poll();
+    this.consumer?.poll();
     this.reconcile();
     this.reconcileTimer = setInterval(() => this.guard('reconcile', () => this.reconcile()), RECONCILE_INTERVAL_MS);
+  }
+
+  /**
+   * No BPF tracer here (no BTF or no ring buffer): exits come from the netlink
+   * process connector, for processes the state knows; the rest (signal
+   * senders, OOM events, exits while no monitor ran) is left to
+   * reconciliation, which counts what it catches as lost.
+   */
+  private startDegraded(reason: string): void {
+    this.tracerHealth.setDegraded(reason);
+    for (const c of this.store.list()) if (c.state === 'running') seedTree(this.tree, c);
+    this.consumer = openDegradedSource(this.store, (events, errors) => this.onEvents(events, errors), () => this.guard('reconcile', () => this.reconcile()));
+    this.note(`degraded mode: ${reason}; exits come from the netlink process connector (no signal senders or OOM events; exits while no monitor runs are found by reconciliation)`);
   }
 
   /** Stop watching; every container keeps running and the tracer stays pinned. */
   stop(): void {
     if (this.reconcileTimer) clearInterval(this.reconcileTimer);
+    this.supervision.stop();
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     this.consumer?.close();
@@ -104,6 +141,34 @@ export class Monitor {
     this.control = null;
     if (this.lockFd !== null) fs.closeSync(this.lockFd);
     this.lockFd = null;
+  }
+
+  /**
+   * Container restarts earlier monitors did still count (escalation.ts,
+   * talliesFromRecords). Read at the first escalation, not at start: reading
+   * a full journal takes ~100 ms, which recovery after a hot upgrade must not wait for.
+   */
+  private seedEscalation(): void {
+    if (this.escalationSeeded) return;
+    this.escalationSeeded = true;
+    const now = Date.now();
+    const horizon = Math.max(DEFAULT_ESCALATION.within, ...this.store.list().map((c) => c.spec.escalation?.within ?? 0));
+    for (const [name, tally] of talliesFromRecords(readJournal(journalDir(this.store.root)).records, now, horizon)) this.containerRestarts.set(name, tally);
+  }
+
+  /**
+   * SIGHUP (reload.ts): take over restart policy, escalation and hooks from
+   * each container's spec file, forget cached cgroup names, watch every
+   * container's cgroup, and reconcile with the state as it is now.
+   */
+  reload(): void {
+    this.cgroupNames.clear();
+    const outcome = reloadSpecs(this.store);
+    for (const c of this.store.list()) {
+      if (c.cgroup) watch(this.store.pinDir, BigInt(c.cgroup.id));
+    }
+    this.note(describeReload(outcome));
+    this.reconcile();
   }
 
   private note(reason: string): void {
@@ -158,6 +223,8 @@ export class Monitor {
       this.reporter.emit({ kind: 'error', container: null, process: null, pid: null, reason: `${decodeErrors} tracer record(s) could not be decoded` });
     }
     for (const e of events) {
+      this.tree.apply(e);
+      if (e.kind === 'fork' || e.kind === 'exec') continue; // the tree is all they feed
       this.guard(`handling a ${e.kind} event`, () => {
         if (e.kind === 'signal') this.onSignal(e);
         else if (e.kind === 'oom') this.onOom(e);
@@ -191,7 +258,8 @@ export class Monitor {
     const proc = c && findProcess(c, e.victim.pid, e.victim.startBoottimeNs);
     this.reporter.emit({
       kind: 'oom', container: c?.name ?? null, process: proc?.name ?? null, pid: e.victim.pid,
-      reason: `the kernel's OOM killer chose ${e.victim.comm}`,
+      scope: e.scope, anonRssKb: Number(e.sizes.anonRssKb), totalVmKb: Number(e.sizes.totalVmKb),
+      reason: `the kernel's OOM killer chose ${e.victim.comm} (${e.scope === 'memcg' ? 'its memory cgroup was at its limit' : e.scope === 'global' ? 'the host ran out of memory' : 'memcg or global unknown'}; anon ${Number(e.sizes.anonRssKb / 1024n)} MiB, total vm ${Number(e.sizes.totalVmKb / 1024n)} MiB)`,
     });
   }
 
@@ -243,7 +311,7 @@ export class Monitor {
       kind: 'exit', container: name, process: f.processName, pid,
       code: lastExit.code, signal: lastExit.signal, exitReason: f.byOperator ? 'operator' : lastExit.reason, sender: lastExit.sender,
       action: 'leave', delayMs: null, detectionMs: null,
-      reason: `${describeDeath(death)}: already replaced by pid ${f.newPid}${f.byOperator ? ' (operator restart)' : ''}, not answered`,
+      reason: `${describeDeath(death)}, already replaced by pid ${f.newPid}${f.byOperator ? ' (operator restart)' : ''}: not answered`,
     });
     return true;
   }
@@ -284,19 +352,25 @@ export class Monitor {
     this.restartContainer(c.name, `vigil-init died (${how})`);
   }
 
+  /** Escalation (policy/escalation.ts): restart the container, or stop it and alert when that keeps happening. */
   private restartContainer(name: string, why: string): void {
-    const now = Date.now();
-    const recent = (this.containerRestarts.get(name) ?? []).filter((t) => now - t < CONTAINER_RESTART_WINDOW_MS);
-    if (recent.length >= CONTAINER_RESTART_LIMIT) {
-      this.reporter.emit({ kind: 'give-up', container: name, process: null, pid: null, alert: true, reason: `${why}: ${recent.length} container restarts within ${CONTAINER_RESTART_WINDOW_MS} ms, giving up` });
+    this.guard('reading the journal for escalation', () => this.seedEscalation());
+    const spec = this.store.tryRead(name)?.spec;
+    const { decision, tallyMs } = escalate(spec?.escalation ?? DEFAULT_ESCALATION, this.containerRestarts.get(name) ?? [], Date.now(), why);
+    this.containerRestarts.set(name, tallyMs);
+    if (decision.action === 'stop-and-alert') {
+      this.reporter.emit({ kind: 'give-up', container: name, process: null, pid: null, alert: true, action: 'stop', reason: decision.reason });
+      void runVigil(this.store.root, ['stop', name, '-t', '10']).then(({ status, stderr }) => {
+        this.reporter.emit({ kind: 'stop', container: name, process: null, pid: null, alert: true, reason: status === 0 ? 'container stopped by escalation: not restarted again' : `stopping the container failed: ${stderr}` });
+      });
       return;
     }
-    this.containerRestarts.set(name, [...recent, now]);
     void runVigil(this.store.root, ['restart', name, '-t', '10']).then(({ status, stderr }) => {
       const s = this.store.tryRead(name);
+      const escalation = CONTAINER_RESTART_MARK; // counted again by the next monitor (talliesFromRecords)
       this.reporter.emit(status === 0
-        ? { kind: 'restart', container: name, process: null, pid: s?.init?.pid ?? null, reason: `container restarted (${why})` }
-        : { kind: 'give-up', container: name, process: null, pid: null, alert: true, reason: `container restart failed (${why}): ${stderr}` });
+        ? { kind: 'restart', container: name, process: null, pid: s?.init?.pid ?? null, escalation, reason: `container restarted (${decision.reason})` }
+        : { kind: 'give-up', container: name, process: null, pid: null, alert: true, escalation, reason: `container restart failed (${decision.reason}): ${stderr}` });
     });
   }
 
@@ -309,6 +383,7 @@ export class Monitor {
     let processName = '';
     let decidedNs = monoNow();
     let replacedMeanwhile = false;
+    let critical: string | null = null;
     const state = this.update(name, (s) => {
       const p = startNs === null ? s.processes.find((q) => q.pid === pid) : findProcess(s, pid, startNs);
       if (!p) {
@@ -318,32 +393,43 @@ export class Monitor {
       }
       const nowMs = Date.now();
       const operator = isOperatorsDeath(p.operatorStop || s.operatorStop, p.operatorKill, lastExit, nowMs);
+      // supervision: stopped on purpose, to start again with what it depends on (launcher/dependencies.ts)
+      if (p.waiting && p.state === 'starting' && !operator) {
+        processName = p.name;
+        p.lastExit = lastExit;
+        decision = { action: 'leave', state: 'stopped', reason: `${describeDeath(death)}: ${p.waiting.cause}, started again once ${p.waiting.for.join(', ')} ready` };
+        decidedNs = monoNow();
+        return;
+      }
       if (p.state !== 'running' && p.state !== 'starting') {
         // An operator's stop may have recorded the process before this event
         // came: still say so, with the kernel's account of how it ended.
         if (!operator || p.state !== 'stopped') return;
         processName = p.name;
         p.lastExit = { ...lastExit, reason: 'operator' };
-        decision = { action: 'leave', state: 'stopped', reason: `${describeDeath(death)}: operator stop, not restarted` };
+        decision = { action: 'leave', state: 'stopped', reason: `${describeDeath(death)}, operator stop: not restarted` };
         decidedNs = monoNow();
         return;
       }
       processName = p.name;
       const spec = s.spec.processes.find((q) => q.name === p.name)!;
+      const containerDown = s.state === 'stopped' || (s.init !== null && !isAlive(s.init.pid, s.init.startTime));
       const result = decide({
         policy: spec.restart,
         death,
         history: { attempt: p.attempt, startedAtMs: p.startedAt ? Date.parse(p.startedAt) : null, deathsMs: p.deaths.map((d) => Date.parse(d)) },
         operatorStop: operator,
-        containerDown: s.state === 'stopped' || (s.init !== null && !isAlive(s.init.pid, s.init.startTime)),
+        containerDown,
         nowMs,
       });
       decision = result.decision;
+      // supervision: a critical process takes its container with it (policy/critical.ts)
+      if (isCriticalDeath(spec, operator, containerDown)) critical = criticalReason(p.name, describeDeath(death));
       decidedNs = monoNow();
       p.lastExit = operator ? { ...lastExit, reason: 'operator' } : lastExit;
       p.deaths = result.history.deathsMs.map((t) => new Date(t).toISOString());
       p.attempt = result.history.attempt;
-      p.state = decision.action === 'restart' ? 'backing-off' : decision.action === 'give-up' ? 'given-up' : decision.state;
+      p.state = critical ? 'exited' : processStateAfter(decision);
     });
     if (replacedMeanwhile) {
       this.reportReplacedExit(name, pid, startTicks(startNs!), death, lastExit);
@@ -353,6 +439,8 @@ export class Monitor {
     if (!d || !state) return;
     const detectionMs = exitNs === null ? null : nsToMs(decidedNs - exitNs);
     const proc = state.processes.find((p) => p.name === processName)!;
+    const criticalWhy = critical as string | null;
+    if (criticalWhy) return this.onCriticalDeath(name, processName, pid, proc.lastExit, criticalWhy, detectionMs);
     this.reporter.emit({
       kind: death.kind === 'lost' ? 'lost' : 'exit',
       container: name, process: processName, pid,
@@ -363,10 +451,22 @@ export class Monitor {
     });
     if (d.action === 'restart') this.later(`${name}/${processName}`, d.delay, () => void this.restart(name, processName, exitNs));
     if (d.action === 'give-up') this.giveUp(name, processName, d.then, d.reason);
+    if (d.action === 'restart-container') this.restartContainer(name, `${processName}: ${d.reason}`);
+  }
+
+  /** supervision: the death of a critical process restarts its container (policy/critical.ts). */
+  private onCriticalDeath(name: string, processName: string, pid: number, lastExit: LastExit | null, reason: string, detectionMs: number | null): void {
+    this.reporter.emit({
+      kind: 'exit', container: name, process: processName, pid,
+      code: lastExit?.code ?? null, signal: lastExit?.signal ?? null, exitReason: lastExit?.reason, sender: lastExit?.sender ?? null,
+      action: 'restart-container', delayMs: null, detectionMs: detectionMs === null ? null : round(detectionMs),
+      reason: `${reason}${detectionMs === null ? '' : ` [detected ${detectionMs.toFixed(2)} ms after the kernel]`}`,
+    });
+    this.restartContainer(name, `critical process ${processName} died`);
   }
 
   private giveUp(name: string, processName: string, then: 'restart-container' | 'stop' | 'alert', reason: string): void {
-    this.reporter.emit({ kind: 'give-up', container: name, process: processName, pid: null, reason, alert: true });
+    this.reporter.emit({ kind: 'give-up', container: name, process: processName, pid: null, reason, alert: true, then });
     if (then === 'restart-container') this.restartContainer(name, `${processName} gave up`);
     if (then === 'stop') {
       void runVigil(this.store.root, ['stop', name, '-t', '10']).then(({ status, stderr }) => {
@@ -427,6 +527,33 @@ export class Monitor {
       reason: `restarted as pid ${result.pid}${recoveryMs === null ? '' : ` (running ${recoveryMs.toFixed(1)} ms after the kernel saw the exit)`}`,
     });
     this.claimExit(result.pid, result.startTime);
+    this.restartDependentsOf(name, processName);
+  }
+
+  /** supervision: what depends on a restarted process is restarted after it, in order. */
+  private restartDependentsOf(name: string, processName: string): void {
+    void restartDependents(this.store, name, processName, `restarted along with ${processName}`, 10_000, this.holder, (n) => {
+      if (n.started) this.counters.restarts++;
+      this.reporter.emit({ kind: n.started ? 'restart' : 'error', container: name, process: n.process, pid: n.pid, reason: `along with ${processName}: ${n.note}` });
+    }).catch((err) => this.reporter.emit({ kind: 'error', container: name, process: processName, pid: null, reason: `restarting the dependents of ${processName}: ${err instanceof VigilError ? err.message : String(err)}` }));
+  }
+
+  /**
+   * supervision: a process held back for its dependencies by a holder that is
+   * gone (a CLI killed while it waited) is started by the monitor instead;
+   * true when the hold is released (then the usual "starting" path runs).
+   */
+  private takeOverHold(c: ContainerState, p: ProcessState): boolean {
+    if (holderAlive(p.waiting!.by)) return false;
+    let released = false;
+    this.update(c.name, (s) => {
+      const q = s.processes.find((x) => x.name === p.name);
+      if (!q?.waiting || q.state !== 'starting' || holderAlive(q.waiting.by)) return;
+      q.waiting = null;
+      released = true;
+    });
+    if (released) this.note(`${c.name}/${p.name}: the command that held it back for its dependencies is gone; starting it now`);
+    return released;
   }
 
   /** A restart that failed is a death like any other: back off and try again, or give up. */
@@ -456,15 +583,16 @@ export class Monitor {
       const [pid, start] = key.split('/').map(Number);
       this.claimExit(pid, start);
     }
-    for (const c of this.store.list()) {
+    const containers = this.store.list();
+    for (const c of containers) {
       if (c.state !== 'running') continue;
       for (const p of c.processes) this.guard(`reconcile ${c.name}/${p.name}`, () => this.reconcileProcess(c, p));
+      // Processes write their logs themselves; the monitor is what rotates them while it runs.
+      this.guard(`rotate logs of ${c.name}`, () => rotateContainerLogs((p) => this.store.logFile(c.name, p), c.spec));
     }
-    const dropped = drops(this.store.pinDir).reduce((a, b) => a + b, 0n);
-    if (dropped > this.droppedSeen) {
-      this.reporter.emit({ kind: 'error', container: null, process: null, pid: null, reason: `the tracer dropped ${dropped - this.droppedSeen} more event(s) (ring buffer full; ${dropped} in all)` });
-      this.droppedSeen = dropped;
-    }
+    this.guard('supervision', () => this.supervision.sync(containers));
+    for (const news of this.tracerHealth.check()) this.reporter.emit({ kind: 'error', container: null, process: null, pid: null, reason: news });
+    this.tree.retain(new Set(this.store.list().flatMap((c) => (c.cgroup ? [BigInt(c.cgroup.id)] : []))));
   }
 
   private reconcileProcess(c: ContainerState, p: ProcessState): void {
@@ -474,6 +602,7 @@ export class Monitor {
       void this.restart(c.name, p.name, null);
       return;
     }
+    if (p.state === 'starting' && p.waiting && !this.takeOverHold(c, p)) return;
     if (p.state === 'starting') return this.resolveStarting(c, p);
     if (p.state !== 'running' || isAlive(p.pid, p.startTime)) {
       this.suspects.delete(`${key}/${p.pid}`);
@@ -508,6 +637,20 @@ export class Monitor {
     } else {
       void this.restart(c.name, p.name, null);
     }
+  }
+}
+
+/** A process's state once a decision about its death is taken. */
+function processStateAfter(d: Decision): ProcessState['state'] {
+  switch (d.action) {
+    case 'restart':
+      return 'backing-off';
+    case 'give-up':
+      return 'given-up';
+    case 'restart-container':
+      return 'exited'; // the container restart starts it again
+    case 'leave':
+      return d.state;
   }
 }
 

@@ -5,11 +5,17 @@
  *
  *   death ──> operator asked for it?        -> leave (stopped)
  *         ──> exit code in preventCodes?    -> leave (exited)
- *         ──> policy never / clean exit under on-failure -> leave (exited)
- *         ──> give-up tally reached?        -> give up (then: stop | alert)
- *         ──> otherwise                     -> restart after restartBackoff(attempt)
+ *         ──> OOM kill / kernel fault with onOom / onFault leave or
+ *             restart-container, or an exit code in forceCodes -> that rule (faultRule)
+ *         ──> policy never / clean exit under on-failure (unless forced) -> leave (exited)
+ *         ──> give-up tally reached?        -> give up (then: restart-container | stop | alert)
+ *         ──> otherwise                     -> restart after max(restartBackoff(attempt), spacing floor)
+ *
+ * Reasons read "<death>, <rule>: <outcome>" ("exit 1, on-failure, attempt 3
+ * of 4, next in 400 ms"; "exit 0, operator stop: not restarted").
  */
-import type { Backoff, GiveUpAction, RestartPolicy } from '../launcher/spec.js';
+import type { Backoff, FaultAction, GiveUpAction, RestartPolicy } from '../launcher/spec.js';
+import { formatDuration } from './describe.js';
 import { signalName } from '../util/signals.js';
 import { ms, type Millis } from '../util/units.js';
 
@@ -34,7 +40,9 @@ export interface History {
 export type Decision =
   | { action: 'restart'; delay: Millis; attempt: number; reason: string }
   | { action: 'leave'; state: 'exited' | 'stopped'; reason: string }
-  | { action: 'give-up'; then: GiveUpAction; reason: string };
+  | { action: 'give-up'; then: GiveUpAction; reason: string }
+  /** onOom / onFault restart-container: the container goes down and up again (escalation.ts bounds it). */
+  | { action: 'restart-container'; reason: string };
 
 export interface DecideInput {
   policy: RestartPolicy;
@@ -105,31 +113,51 @@ export function isFailure(death: Death, policy: RestartPolicy): boolean {
 /** The death tally keeps what give-up rules need, and at least this many. */
 const TALLY_MIN = 64;
 
+/**
+ * The rule an OOM kill, a kernel fault or a force code sets apart from the
+ * restart condition, and its name for the reason; null: the condition decides.
+ * State written by older builds lacks these fields: they mean "policy".
+ */
+export function faultRule(death: Death, policy: RestartPolicy): { action: Exclude<FaultAction, 'policy'>; label: string } | null {
+  let action: FaultAction = 'policy';
+  let label = '';
+  if (death.kind === 'oom-killed') [action, label] = [policy.onOom ?? 'policy', `onOom ${policy.onOom}`];
+  else if (death.kind === 'signaled' && death.fault) [action, label] = [policy.onFault ?? 'policy', `onFault ${policy.onFault}`];
+  else if (death.kind === 'exited' && (policy.forceCodes ?? []).includes(death.code)) [action, label] = ['restart', `force code ${death.code}`];
+  return action === 'policy' ? null : { action, label };
+}
+
 export function decide({ policy, death, history, operatorStop, containerDown, nowMs, random }: DecideInput): { decision: Decision; history: History } {
   const what = describeDeath(death);
   const deathsMs = [...history.deathsMs, nowMs].slice(-Math.max(TALLY_MIN, policy.giveUp?.deaths ?? 0));
   const leave = (state: 'exited' | 'stopped', why: string) => ({
-    decision: { action: 'leave' as const, state, reason: `${what}: ${why}` },
+    decision: { action: 'leave' as const, state, reason: `${what}, ${why}` },
     history: { ...history, deathsMs },
   });
 
-  if (operatorStop) return leave('stopped', 'operator stop, not restarted');
-  if (containerDown) return leave('exited', 'the container is down (vigil-init is gone), not restarted on its own');
+  if (operatorStop) return leave('stopped', 'operator stop: not restarted');
+  if (containerDown) return leave('exited', 'container down (vigil-init is gone): not restarted on its own');
   if (death.kind === 'exited' && policy.preventCodes.includes(death.code)) {
-    return leave('exited', `exit code ${death.code} is a prevent code, not restarted`);
+    return leave('exited', `prevent code ${death.code}: not restarted`);
   }
-  if (policy.policy === 'never') return leave('exited', 'restart never, not restarted');
-  if (policy.policy === 'on-failure' && !isFailure(death, policy)) return leave('exited', 'a success under on-failure, not restarted');
+  const rule = faultRule(death, policy);
+  if (rule?.action === 'leave') return leave('exited', `${rule.label}: not restarted`);
+  if (rule?.action === 'restart-container') {
+    return { decision: { action: 'restart-container', reason: `${what}, ${rule.label}: the container is restarted` }, history: { ...history, deathsMs } };
+  }
+  if (!rule) {
+    if (policy.policy === 'never') return leave('exited', 'never: not restarted');
+    if (policy.policy === 'on-failure' && !isFailure(death, policy)) return leave('exited', 'on-failure: a success, not restarted');
+  }
+  const label = rule ? rule.label : policy.policy;
 
+  let inWindow = 0;
   if (policy.giveUp) {
-    const recent = deathsMs.filter((t) => nowMs - t <= policy.giveUp!.within);
-    if (recent.length >= policy.giveUp.deaths) {
+    const { deaths, within, then } = policy.giveUp;
+    inWindow = deathsMs.filter((t) => nowMs - t <= within).length;
+    if (inWindow >= deaths) {
       return {
-        decision: {
-          action: 'give-up',
-          then: policy.giveUp.then,
-          reason: `${what}: ${recent.length} deaths within ${policy.giveUp.within} ms, giving up (${policy.giveUp.then})`,
-        },
+        decision: { action: 'give-up', then, reason: `${what}, ${label}: ${inWindow} deaths within ${formatDuration(within)}, giving up (then ${then})` },
         history: { ...history, deathsMs },
       };
     }
@@ -138,9 +166,24 @@ export function decide({ policy, death, history, operatorStop, containerDown, no
   // A process that stayed up for resetAfter starts its back-off from the beginning.
   const ranMs = history.startedAtMs === null ? 0 : nowMs - history.startedAtMs;
   const attempt = ranMs >= policy.backoff.resetAfter ? 1 : history.attempt + 1;
-  const delay = restartBackoff(policy.backoff, attempt, random);
+  const backoffDelay = restartBackoff(policy.backoff, attempt, random);
+  const floor = spacingFloor(policy.backoff, history.startedAtMs, nowMs);
+  const delay = ms(Math.max(backoffDelay, floor));
+  const count = policy.giveUp ? `attempt ${inWindow} of ${policy.giveUp.deaths - 1} within ${formatDuration(policy.giveUp.within)}` : `attempt ${attempt}`;
+  const floored = floor > backoffDelay ? ` (held to one start per ${formatDuration(policy.backoff.minSpacing)})` : '';
   return {
-    decision: { action: 'restart', delay, attempt, reason: `${what}, ${policy.policy}: restart ${attempt} in ${delay} ms` },
+    decision: { action: 'restart', delay, attempt, reason: `${what}, ${label}, ${count}, next in ${formatDuration(delay)}${floored}` },
     history: { attempt, startedAtMs: history.startedAtMs, deathsMs },
   };
+}
+
+/**
+ * The floor on restart spacing: the next start comes no sooner than
+ * minSpacing after the last one, whatever the back-off (a reset back-off, an
+ * initial of 0 ms) says. Returns the wait that keeps it, 0 if none is needed.
+ */
+export function spacingFloor(backoff: Backoff, lastStartMs: number | null, nowMs: number): number {
+  const minSpacing = backoff.minSpacing ?? 0;
+  if (lastStartMs === null || minSpacing <= 0) return 0;
+  return Math.max(0, lastStartMs + minSpacing - nowMs);
 }

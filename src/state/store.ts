@@ -17,6 +17,7 @@ import { HostError, NotFoundError, UsageError } from '../util/errors.js';
 import { flock } from '../tracer/native.js';
 import type { ContainerCgroups } from '../launcher/cgroups.js';
 import { NAME_PATTERN, type ContainerSpec } from '../launcher/spec.js';
+import type { Health } from '../policy/health.js';
 
 /** Prefix of a container directory being built (see Store.writeFirst); not a valid name. */
 const STAGING_PREFIX = '.new-';
@@ -76,6 +77,16 @@ export interface ProcessState {
    * is still placed. Absent in state written by older builds.
    */
   replaced?: { pid: number; startTime: number | null; byOperator: boolean } | null;
+  /** Supervision (absent in state written by older builds). The exec check's verdict, written by the monitor. */
+  health?: Health | null;
+  /**
+   * Held back until what it depends on is ready (state "starting"): set by
+   * whoever starts it (`by`, a process identity) at a container start or a
+   * restart along with a dependency; a monitor takes over if `by` is gone.
+   */
+  waiting?: { for: string[]; by: { pid: number; startTime: number }; cause: string; since: string } | null;
+  /** What the process said over NOTIFY_SOCKET (monitor/notify.ts), for this pid. */
+  notify?: { pid: number; ready: boolean; lastPingAt: string | null; status: string | null; stopping: boolean } | null;
 }
 
 export interface ContainerState {

@@ -4,14 +4,59 @@
  * remove it. Thin over ./native.ts; decoding is ../events/decode.ts.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { DecodeError, decodeEvent, type DecodedEvent, type MonoNs } from '../events/decode.js';
+import { EventKind, VIGIL_EVENT_VERSION } from '../events/layout.js';
+import { UnsupportedError } from '../util/errors.js';
 import * as native from './native.js';
 
 export const BPFFS = '/sys/fs/bpf';
 export const DEFAULT_PIN_DIR = `${BPFFS}/vigil`;
+export const KERNEL_BTF_PATH = '/sys/kernel/btf/vmlinux';
 
-export type { TracerEnsureOptions } from './native.js';
+export type { TracerEnsureOptions, TracerEnsureResult, TracerInfo, OomHookName } from './native.js';
+
+/**
+ * Where vigil looks for the kernel's BTF: VIGIL_BTF_PATH, else the kernel's
+ * own. A path that does not exist puts vigil in degraded mode (the tests use
+ * that to prove the fallback on a kernel that has BTF).
+ */
+export function btfPath(): string {
+  return process.env.VIGIL_BTF_PATH || KERNEL_BTF_PATH;
+}
+
+export type TracerSupport = { mode: 'bpf' } | { mode: 'degraded'; reason: string };
+
+/** Can the BPF tracer run here? If not, why, in plain words. */
+export function tracerSupport(): TracerSupport {
+  const path = btfPath();
+  const k = native.kernelSupport(path);
+  if (!k.btf) {
+    return {
+      mode: 'degraded',
+      reason: path === KERNEL_BTF_PATH
+        ? `the kernel has no BTF type information (${path} is missing; a kernel built with CONFIG_DEBUG_INFO_BTF=y has it), so the BPF tracer cannot load`
+        : `no BTF type information at ${path} (VIGIL_BTF_PATH), so the BPF tracer cannot load`,
+    };
+  }
+  if (!k.ringbuf) return { mode: 'degraded', reason: 'the kernel has no BPF ring buffer (Linux 5.8 or newer has it), so the BPF tracer cannot load' };
+  return { mode: 'bpf' };
+}
+
+const identities = new Map<string, string>();
+
+/** The identity of a build: the object's bytes, the event version and the settings. */
+export function buildIdentity(objPath: string, options: native.TracerEnsureOptions = {}): string {
+  const settings = JSON.stringify({ v: VIGIL_EVENT_VERSION, m: options.signalMask?.toString(), r: options.signalRate, b: options.signalBurst, o: options.oomHook, s: options.skip, p: options.btfPath });
+  const key = `${objPath}\0${settings}`;
+  let id = identities.get(key);
+  if (!id) {
+    id = createHash('sha256').update(readFileSync(objPath)).update(settings).digest('hex').slice(0, 40);
+    identities.set(key, id);
+  }
+  return id;
+}
 
 /** Mount bpffs at /sys/fs/bpf unless something is mounted there. Returns true if it mounted. */
 export function bpffsMount(): boolean {
@@ -25,9 +70,21 @@ export function bpffsMount(): boolean {
   return true;
 }
 
-/** Load, attach and pin the tracer in pinDir unless it is there already. */
-export function ensureTracer(objPath: string, pinDir: string, options?: native.TracerEnsureOptions): { loaded: boolean } {
-  return native.tracerEnsure(objPath, pinDir, options);
+/**
+ * Load, attach and pin the tracer in pinDir unless this build (object and
+ * settings) is there already; a different build pinned there is replaced
+ * without a gap. Throws UnsupportedError where the tracer cannot run.
+ */
+export function ensureTracer(objPath: string, pinDir: string, options: native.TracerEnsureOptions = {}): native.TracerEnsureResult {
+  const support = tracerSupport();
+  if (support.mode === 'degraded') throw new UnsupportedError('bpf-tracer', support.reason);
+  const withBtf = process.env.VIGIL_BTF_PATH && options.btfPath === undefined ? { ...options, btfPath: process.env.VIGIL_BTF_PATH } : options;
+  return native.tracerEnsure(objPath, pinDir, { ...withBtf, identity: withBtf.identity ?? buildIdentity(objPath, withBtf) });
+}
+
+/** The pinned build's generation, OOM hook, identity and per-program kernel run time. */
+export function tracerInfo(pinDir: string): native.TracerInfo {
+  return native.tracerInfo(pinDir);
 }
 
 /** Unpin everything in pinDir (the programs detach) and remove it. */
@@ -45,7 +102,43 @@ export function unwatch(pinDir: string, cgroupId: bigint): void {
 
 /** Records lost because the ring buffer was full, indexed by event kind (0..7). */
 export function drops(pinDir: string): bigint[] {
-  return native.drops(pinDir);
+  return native.counters(pinDir, 'drops');
+}
+
+export interface KindCounts {
+  exit: bigint;
+  signal: bigint;
+  oom: bigint;
+  fork: bigint;
+  exec: bigint;
+}
+
+export interface DropCounts {
+  /** Lost: the ring buffer was full (exits, OOM) or half full (signals, forks, execs). */
+  readonly lost: KindCounts;
+  /** Not written on purpose: a container's signal rate limit. */
+  readonly rateLimited: KindCounts;
+}
+
+function byKind(slots: bigint[]): KindCounts {
+  return {
+    exit: slots[EventKind.Exit] ?? 0n,
+    signal: slots[EventKind.Signal] ?? 0n,
+    oom: slots[EventKind.Oom] ?? 0n,
+    fork: slots[EventKind.Fork] ?? 0n,
+    exec: slots[EventKind.Exec] ?? 0n,
+  };
+}
+
+/** The kernel's counts of records not delivered, per event kind. */
+export function dropCounts(pinDir: string): DropCounts {
+  return { lost: byKind(native.counters(pinDir, 'drops')), rateLimited: byKind(native.counters(pinDir, 'limited')) };
+}
+
+/** "exit 2, signal 5" for the non-zero counts, or "none". */
+export function describeCounts(c: KindCounts): string {
+  const parts = Object.entries(c).filter(([, n]) => n > 0n).map(([k, n]) => `${k} ${n}`);
+  return parts.length ? parts.join(', ') : 'none';
 }
 
 /** CLOCK_MONOTONIC now, comparable with event tsNs. */

@@ -11,4 +11,5 @@ serial('the recovery benchmark runs a few rounds and prints its table', (t) => {
   t.is(r.status, 0, r.stderr);
   t.regex(r.stdout, /\| detection: kernel exit -> decision +\| +\d+\.\d+ \|/);
   t.regex(r.stdout, /\| recovery: kernel exit -> replacement running +\| +\d+\.\d+ \|/);
+  t.regex(r.stdout, /\| detection, host fork\/exit storm \(\d+ loops\) +\| +\d+\.\d+ \|/);
 });

@@ -74,8 +74,8 @@ export class KernelEnv {
     };
   }
 
-  startMonitor(): MonitorProcess {
-    const child = spawn(process.execPath, [VIGIL, 'monitor', '--json'], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  startMonitor(...args: string[]): MonitorProcess {
+    const child = spawn(process.execPath, [VIGIL, 'monitor', '--json', ...args], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.monitors.add(child);
     child.on('exit', () => this.monitors.delete(child));
     return new MonitorProcess(child);

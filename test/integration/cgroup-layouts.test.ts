@@ -14,7 +14,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { detectLayout, ownCgroups, PARKING_LEAF, resolveParent } from '../../src/launcher/cgroups.js';
+import { LEAF, ownBase } from '../../src/launcher/cgroup-v2-plan.js';
+import { detectLayout, ownCgroups, resolveParent } from '../../src/launcher/cgroups.js';
 import { KernelEnv, TESTBIN_IN_CONTAINER, type MonitorProcess } from '../helpers/kernel-env.js';
 import { kernelSerial } from '../helpers/kernel-test.js';
 
@@ -76,7 +77,7 @@ serial('a memory limit lands where the layout keeps memory', (t) => {
 
 serial('a caller whose own v2 cgroup holds processes gets its processes parked in a leaf, and limits still work', (t) => {
   const layout = detectLayout();
-  const own = ownCgroups().v2;
+  const own = ownBase(ownCgroups().v2);
   if (own === '/' || !layout.v2Controllers.has('memory')) {
     // The root cgroup is exempt from "no internal processes", and without v2
     // memory no controller is enabled in the v2 tree: nothing to adapt to.
@@ -86,7 +87,7 @@ serial('a caller whose own v2 cgroup holds processes gets its processes parked i
   const ownDir = path.join(layout.v2Mount, own);
   // The previous test ran a container with a memory limit from here: the
   // processes of our own cgroup now live in its parking leaf, ours included.
-  t.regex(fs.readFileSync('/proc/self/cgroup', 'utf8'), new RegExp(`^0::${own.replace(/\//g, '\\/')}\\/${PARKING_LEAF}$`, 'm'));
+  t.regex(fs.readFileSync('/proc/self/cgroup', 'utf8'), new RegExp(`^0::${own.replace(/\//g, '\\/')}\\/${LEAF}$`, 'm'));
   t.is(fs.readFileSync(path.join(ownDir, 'cgroup.procs'), 'utf8').trim(), '', 'the delegated cgroup itself holds no process');
   t.true(fs.readFileSync(path.join(ownDir, 'cgroup.subtree_control'), 'utf8').split(/\s+/).includes('memory'));
 });

@@ -95,7 +95,7 @@ serial('a kill is journaled as signal, exit and restart with increasing seq; vig
   t.is(exit.process, 'api');
   t.is(exit.signal, 'SIGKILL');
   t.is(exit.action, 'restart');
-  t.regex(exit.reason, /always: restart 1/);
+  t.regex(exit.reason, /always, attempt 1, next in/);
   t.false(Number.isNaN(Date.parse(exit.time)));
   const restarted = all.find((r) => r.kind === 'restart' && r.process === 'api')!;
   t.true(restarted.seq > exit.seq);

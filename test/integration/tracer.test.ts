@@ -140,9 +140,9 @@ if (hasBtf) {
 }
 
 serial('ensureTracer loads and pins once, then finds it pinned', (t) => {
-  t.deepEqual(ensureTracer(OBJ, PIN_DIR), { loaded: true });
-  t.deepEqual(ensureTracer(OBJ, PIN_DIR), { loaded: false });
-  for (const pin of ['events', 'watched', 'drops', 'link_exit', 'link_signal', 'link_oom']) {
+  t.like(ensureTracer(OBJ, PIN_DIR), { loaded: true, upgraded: false, generation: 1, oomHook: 'tracepoint' });
+  t.like(ensureTracer(OBJ, PIN_DIR), { loaded: false, generation: 1 });
+  for (const pin of ['events', 'watched', 'drops', 'limited', 'control', 'handover', 'link_exit', 'link_signal', 'link_oom', 'link_fork', 'link_exec']) {
     t.true(existsSync(path.join(PIN_DIR, pin)), pin);
   }
   watch(PIN_DIR, cgroupId);
@@ -159,7 +159,7 @@ serial('a load that fails leaves nothing behind and names the operation and path
 
 serial('signalMask is applied at load: a tracer with an empty mask reports exits only', async (t) => {
   const got: DecodedEvent[] = [];
-  t.deepEqual(ensureTracer(OBJ, PIN_DIR_B, { signalMask: 0n }), { loaded: true });
+  t.like(ensureTracer(OBJ, PIN_DIR_B, { signalMask: 0n }), { loaded: true });
   watch(PIN_DIR_B, cgroupId);
   const b = openConsumer(PIN_DIR_B, (events) => got.push(...events));
   try {

@@ -3,15 +3,25 @@
  * so these pin the ABI independently), decoded into typed events.
  */
 import test from 'ava';
-import { DecodeError, decodeEvent, type DecodeErrorReason, type ExitEvent, type OomEvent, type SignalEvent } from '../../../src/events/decode.js';
+import {
+  DecodeError,
+  decodeEvent,
+  type DecodeErrorReason,
+  type ExecEvent,
+  type ExitEvent,
+  type ForkEvent,
+  type OomEvent,
+  type SignalEvent,
+} from '../../../src/events/decode.js';
 
-function header(size: number, kind: number, version = 1, length = size): Buffer {
+function header(size: number, kind: number, version = 2, length = size): Buffer {
   const b = Buffer.alloc(length);
   b.writeBigUInt64LE(123_456_789_000n, 0); // ts_ns
-  b.writeBigUInt64LE(4242n, 8); // cgroup_id
-  b.writeUInt16LE(kind, 16);
-  b.writeUInt16LE(version, 18);
-  b.writeUInt32LE(size, 20);
+  b.writeBigUInt64LE(4242n, 8); // cgroup_id (the watched one)
+  b.writeBigUInt64LE(4343n, 16); // task_cgroup_id (its own)
+  b.writeUInt16LE(kind, 24);
+  b.writeUInt16LE(version, 26);
+  b.writeUInt32LE(size, 28);
   return b;
 }
 
@@ -22,12 +32,12 @@ function task(b: Buffer, at: number, pid: number, tid: number, start: bigint, co
   b.write(comm, at + 16, 16, 'latin1');
 }
 
-function exitRecord(exitCode: number, flags: number, length = 72): Buffer {
-  const b = header(72, 1, 1, length);
-  task(b, 24, 1000, 1002, 5_000_000_000n, 'worker');
-  b.writeUInt32LE(1, 56); // ppid
-  b.writeInt32LE(exitCode, 60);
-  b.writeUInt32LE(flags, 64);
+function exitRecord(exitCode: number, flags: number, length = 80): Buffer {
+  const b = header(80, 1, 2, length);
+  task(b, 32, 1000, 1002, 5_000_000_000n, 'worker');
+  b.writeUInt32LE(1, 64); // ppid
+  b.writeInt32LE(exitCode, 68);
+  b.writeUInt32LE(flags, 72);
   return b;
 }
 
@@ -37,7 +47,8 @@ test('exit record: normal exit with status 3', (t) => {
     kind: 'exit',
     tsNs: 123_456_789_000n,
     cgroupId: 4242n,
-    version: 1,
+    taskCgroupId: 4343n,
+    version: 2,
     ppid: 1,
     exitCode: 0x300,
     status: 3,
@@ -60,49 +71,75 @@ test('exit record: SIGSEGV with core dump', (t) => {
 
 test('exit record: a comm filling all 16 bytes has no NUL', (t) => {
   const b = exitRecord(0, 0);
-  b.write('abcdefghijklmnop', 40, 16, 'latin1');
+  b.write('abcdefghijklmnop', 48, 16, 'latin1');
   t.is((decodeEvent(b) as ExitEvent).task.comm, 'abcdefghijklmnop');
 });
 
 test('signal record', (t) => {
-  const b = header(112, 2);
-  task(b, 24, 2000, 2000, 7n, 'sleep');
-  task(b, 56, 3000, 3001, 8n, 'node');
-  b.writeBigUInt64LE(77n, 88);
-  b.writeInt32LE(9, 96);
-  b.writeInt32LE(-6, 100); // SI_TKILL
-  b.writeInt32LE(0, 104);
-  b.writeUInt32LE(1, 108);
+  const b = header(128, 2);
+  task(b, 32, 2000, 2000, 7n, 'sleep');
+  task(b, 64, 3000, 3001, 8n, 'node');
+  b.writeBigUInt64LE(77n, 96);
+  b.writeBigUInt64LE(78n, 104);
+  b.writeInt32LE(9, 112);
+  b.writeInt32LE(-6, 116); // SI_TKILL
+  b.writeInt32LE(0, 120);
+  b.writeUInt32LE(1, 124);
   const e = decodeEvent(b) as SignalEvent;
-  t.like(e, { kind: 'signal', signal: 9, siCode: -6, result: 0, group: true, senderCgroupId: 77n, cgroupId: 4242n });
+  t.like(e, { kind: 'signal', signal: 9, siCode: -6, result: 0, group: true, senderCgroupId: 77n, senderWatchedCgroupId: 78n, cgroupId: 4242n });
   t.deepEqual(e.target, { pid: 2000, tid: 2000, startBoottimeNs: 7n, comm: 'sleep' });
   t.deepEqual(e.sender, { pid: 3000, tid: 3001, startBoottimeNs: 8n, comm: 'node' });
 });
 
-test('oom record', (t) => {
-  const b = header(64, 3);
-  task(b, 24, 4000, 4000, 9n, 'python3');
-  b.writeUInt32LE(1001, 56);
+test('oom record, from either hook, with sizes and scope', (t) => {
+  const b = header(120, 3);
+  task(b, 32, 4000, 4000, 9n, 'python3');
+  b.writeUInt32LE(1001, 64);
+  b.writeUInt32LE(2, 68);
+  [300_000n, 32_000n, 4_000n, 16n, 120n].forEach((v, i) => b.writeBigUInt64LE(v, 72 + 8 * i));
+  b.writeInt32LE(-500, 112);
+  b.writeUInt32LE(1, 116);
   const e = decodeEvent(b) as OomEvent;
-  t.like(e, { kind: 'oom', uid: 1001, victim: { pid: 4000, tid: 4000, startBoottimeNs: 9n, comm: 'python3' } });
+  t.like(e, { kind: 'oom', uid: 1001, hook: 'fentry', scope: 'memcg', oomScoreAdj: -500, victim: { pid: 4000, tid: 4000, startBoottimeNs: 9n, comm: 'python3' } });
+  t.deepEqual(e.sizes, { totalVmKb: 300_000n, anonRssKb: 32_000n, fileRssKb: 4_000n, shmemRssKb: 16n, pgtablesKb: 120n });
+  b.writeUInt32LE(1, 68);
+  b.writeUInt32LE(0, 116);
+  t.like(decodeEvent(b), { hook: 'tracepoint', scope: 'global' });
+  b.writeUInt32LE(2, 116);
+  t.like(decodeEvent(b), { scope: 'unknown' });
+});
+
+test('fork record', (t) => {
+  const b = header(96, 4);
+  task(b, 32, 5001, 5001, 11n, 'sh');
+  task(b, 64, 5000, 5000, 10n, 'sh');
+  const e = decodeEvent(b) as ForkEvent;
+  t.like(e, { kind: 'fork', cgroupId: 4242n, child: { pid: 5001, startBoottimeNs: 11n }, parent: { pid: 5000, comm: 'sh' } });
+});
+
+test('exec record: the filename stops at its NUL', (t) => {
+  const b = header(320, 5);
+  task(b, 32, 6000, 6000, 12n, 'python3');
+  b.write('/usr/bin/python3\0garbage', 64, 'latin1');
+  const e = decodeEvent(b) as ExecEvent;
+  t.like(e, { kind: 'exec', filename: '/usr/bin/python3', task: { pid: 6000, comm: 'python3' } });
 });
 
 const failures: Array<[string, () => Buffer, DecodeErrorReason]> = [
   ['shorter than a header', () => Buffer.alloc(10), 'truncated'],
   ['header of an exit record with the body cut off', () => exitRecord(0, 0).subarray(0, 40), 'truncated'],
-  ['unknown kind', () => header(72, 99), 'unknown-kind'],
-  ['reserved kind FORK (not decodable yet)', () => header(72, 4), 'unknown-kind'],
-  ['unknown version', () => header(72, 1, 2), 'unknown-version'],
+  ['unknown kind', () => header(80, 99), 'unknown-kind'],
+  ['unknown version (the v1 layout)', () => header(80, 1, 1), 'unknown-version'],
   [
     'header size disagrees with the kind',
     () => {
       const b = exitRecord(0, 0);
-      b.writeUInt32LE(80, 20);
+      b.writeUInt32LE(88, 28);
       return b;
     },
     'size-mismatch',
   ],
-  ['longer than the kind', () => exitRecord(0, 0, 80), 'size-mismatch'],
+  ['longer than the kind', () => exitRecord(0, 0, 88), 'size-mismatch'],
 ];
 
 for (const [name, make, reason] of failures) {

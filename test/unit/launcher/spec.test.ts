@@ -79,7 +79,6 @@ test('relative mount target', refused, { ...minimal, mounts: [{ source: '/a', ta
 test('".." in a cwd', refused, { name: 'a', processes: [{ name: 'p', command: ['x'], cwd: '/a/../b' }] }, /processes\[0\]\.cwd: "\.\." is not allowed/);
 test('non-numeric user', refused, { name: 'a', processes: [{ name: 'p', command: ['x'], user: 'root' }] }, /processes\[0\]\.user: "root" is not a numeric "uid" or "uid:gid"/);
 test('NUL in argv', refused, { name: 'a', processes: [{ name: 'p', command: ['a\0b'] }] }, /processes\[0\]\.command\[0\]: must not contain a NUL byte/);
-test('features not built yet are refused, not ignored', refused, { name: 'a', processes: [{ name: 'p', command: ['x'], health: { exec: ['true'] } }] }, /processes\[0\]\.health: health checks are not supported by this build yet/);
 test('relative rootfs', refused, { ...minimal, rootfs: 'srv/root' }, /rootfs: expected an absolute path/);
 test('"/" as rootfs', refused, { ...minimal, rootfs: '/' }, /rootfs: the host's own root is "host"/);
 test('unknown capability', refused, { ...minimal, security: { capabilities: { add: ['NET_ADMN'] } } }, /^x\.yaml: security\.capabilities\.add\[0\]: unknown capability "NET_ADMN"/);

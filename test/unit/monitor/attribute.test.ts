@@ -8,11 +8,11 @@ const task = (pid: number, startTick: number, comm = 'svc'): TaskIdentity => ({ 
 const at = new Date('2026-12-03T18:00:00.000Z');
 
 function exitEvent(over: Partial<ExitEvent>): ExitEvent {
-  return { kind: 'exit', tsNs: 1n as MonoNs, cgroupId: 77n, version: 1, task: task(100, 5000), ppid: 1, exitCode: 0, status: 0, signal: null, coreDumped: false, oomVictim: false, flags: 0, ...over };
+  return { kind: 'exit', tsNs: 1n as MonoNs, cgroupId: 77n, taskCgroupId: 77n, version: 2, task: task(100, 5000), ppid: 1, exitCode: 0, status: 0, signal: null, coreDumped: false, oomVictim: false, flags: 0, ...over };
 }
 
-function signalEvent(sig: number, siCode: number, sender = task(42, 10, 'bash')): SignalEvent {
-  return { kind: 'signal', tsNs: 1n as MonoNs, cgroupId: 77n, version: 1, target: task(100, 5000), sender, senderCgroupId: 1n, signal: sig, siCode, result: 0, group: true, flags: 1 };
+function signalEvent(sig: number, siCode: number, sender = task(42, 10, 'bash'), senderWatchedCgroupId = 0n): SignalEvent {
+  return { kind: 'signal', tsNs: 1n as MonoNs, cgroupId: 77n, taskCgroupId: 77n, version: 2, target: task(100, 5000), sender, senderCgroupId: 1n, senderWatchedCgroupId, signal: sig, siCode, result: 0, group: true, flags: 1 };
 }
 
 test('start times match /proc ticks (ns since boot / 10^7)', (t) => {
@@ -41,8 +41,10 @@ test('SIGKILL from a user: signaled, with the sender', (t) => {
   t.like(a.lastExit, { signal: 'SIGKILL', reason: 'signaled', sender: { pid: 42, comm: 'bash', container: null } });
 });
 
-test('the sender is named with its container when it has one', (t) => {
-  t.deepEqual(senderOf(signalEvent(15, 0), (id) => (id === 1n ? 'other' : null)), { pid: 42, comm: 'bash', container: 'other' });
+test('the sender is named with its container when it has one, even from a sub-cgroup of it', (t) => {
+  const names = (id: bigint) => (id === 5n ? 'other' : null);
+  t.deepEqual(senderOf(signalEvent(15, 0, task(42, 10, 'bash'), 5n), names), { pid: 42, comm: 'bash', container: 'other' });
+  t.deepEqual(senderOf(signalEvent(15, 0), names), { pid: 42, comm: 'bash', container: null }, 'a sender in no watched cgroup is the host');
 });
 
 test('SIGSEGV raised by the kernel is a crash with no sender', (t) => {
