@@ -11,7 +11,6 @@ cd "$(dirname "$0")/../.." || exit 125
 export CI=true
 exec node node_modules/ava/entrypoints/cli.mjs --tap --serial --concurrency=1 --timeout=3m \
   dist/test/integration/tracer.test.js \
-  dist/test/integration/tracer-proof.test.js \
   dist/test/integration/launcher.test.js \
   dist/test/integration/monitor.test.js \
   dist/test/integration/cgroup-layouts.test.js \
