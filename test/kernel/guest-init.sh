@@ -98,6 +98,12 @@ case "$layout" in
     mount -t cgroup2 cgroup2 $r/sys/fs/cgroup/unified || { say "cgroup2 mount failed"; finish 125; } ;;
   *) say "unknown layout $layout"; finish 125 ;;
 esac
+# As systemd does at boot: the v2 root hands every controller it has to its
+# children (vigil never writes above its own cgroup, so it relies on this).
+for v2 in $r/sys/fs/cgroup $r/sys/fs/cgroup/unified; do
+  [ -f $v2/cgroup.controllers ] || continue
+  for c in $(cat $v2/cgroup.controllers); do echo "+$c" > $v2/cgroup.subtree_control 2>/dev/null || say "cannot enable $c"; done
+done
 mount -t bpf bpf $r/sys/fs/bpf
 mount -t tracefs tracefs $r/sys/kernel/tracing 2>/dev/null
 mount -t debugfs debugfs $r/sys/kernel/debug 2>/dev/null
