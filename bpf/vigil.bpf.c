@@ -387,6 +387,12 @@ struct mm_struct___old {
 	struct mm_rss_stat___old rss_stat;
 } __attribute__((preserve_access_index));
 
+/* The 6.2+ shape, spelled out too: vmlinux.h is generated from the build
+ * host's kernel, and on a host older than 6.2 it has only the old one. */
+struct mm_struct___new {
+	struct percpu_counter rss_stat[4];
+} __attribute__((preserve_access_index));
+
 enum { RSS_FILE = 0, RSS_ANON = 1, RSS_SHMEM = 3 };
 
 static __always_inline __u64 rss_pages(struct mm_struct *mm, int member)
@@ -398,7 +404,9 @@ static __always_inline __u64 rss_pages(struct mm_struct *mm, int member)
 
 		n = BPF_CORE_READ(old, rss_stat.count[member].counter);
 	} else {
-		n = BPF_CORE_READ(mm, rss_stat[member].count);
+		struct mm_struct___new *cur = (void *)mm;
+
+		n = BPF_CORE_READ(cur, rss_stat[member].count);
 	}
 	return n > 0 ? n : 0; /* a percpu counter can read negative for a moment */
 }

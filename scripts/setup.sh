@@ -11,8 +11,9 @@ die() { echo "setup: $*" >&2; exit 1; }
 
 # --- Debian packages: compilers, libbpf, the BPF toolchain; busybox-static and
 # runc for the OCI bundle test (a rootfs it builds, compared with runc run);
-# tmux for the TUI's end-to-end test ---
-APT_PACKAGES="clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config make gcc libc6-dev g++ python3 busybox-static runc tmux"
+# tmux for the TUI's end-to-end test; QEMU, xz and zstd for the kernel matrix
+# (test/kernel/) ---
+APT_PACKAGES="clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config make gcc libc6-dev g++ python3 busybox-static runc tmux qemu-system-x86 xz-utils zstd"
 missing=""
 for p in $APT_PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

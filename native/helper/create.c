@@ -481,7 +481,7 @@ static void finish_init(const struct helper_config *cfg, int init_fd)
 		fail_child(efd, "open", "/dev/null");
 	for (int fd = 0; fd < 3; fd++)
 		must(dup2(devnull, fd) < 0, "dup2", "/dev/null");
-	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+	cloexec_from(3);
 
 	/* vigil-init keeps the container's set (it signals processes of any user). */
 	drop_bounding_caps(&cfg->security, efd);

@@ -125,6 +125,8 @@ void apply_rlimits(const struct helper_config *cfg, int err_fd);
 void drop_bounding_caps(const struct security_config *sec, int err_fd);
 void finish_privileges(const struct security_config *sec, int err_fd);
 
+/* Every descriptor from lowfd up becomes close-on-exec (any kernel). */
+void cloexec_from(int lowfd);
 int helper_create(const struct helper_config *cfg);
 int helper_exec(const struct helper_config *cfg);
 

@@ -1,5 +1,6 @@
 /* vigil-helper entry point: configuration parsing and result reporting. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -338,6 +339,34 @@ static int usage(void)
 	return 2;
 }
 
+/*
+ * Mark every descriptor from lowfd up close-on-exec. close_range's
+ * CLOSE_RANGE_CLOEXEC needs Linux 5.11; 5.10 refuses it with EINVAL, and then
+ * the caller's state lock (fd 3) leaked into vigil-init and every business
+ * process, holding the lock for as long as the container lived.
+ */
+void cloexec_from(int lowfd)
+{
+	if (close_range((unsigned int)lowfd, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+		return;
+	DIR *dir = opendir("/proc/self/fd");
+	if (dir) {
+		struct dirent *e;
+		while ((e = readdir(dir)) != NULL) {
+			if (e->d_name[0] < '0' || e->d_name[0] > '9')
+				continue;
+			int fd = atoi(e->d_name);
+			if (fd >= lowfd && fd != dirfd(dir))
+				fcntl(fd, F_SETFD, FD_CLOEXEC);
+		}
+		closedir(dir);
+		return;
+	}
+	long max = sysconf(_SC_OPEN_MAX);
+	for (int fd = lowfd; fd < (max > 0 ? max : 1024); fd++)
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -352,7 +381,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	/* Inherited descriptors (the caller's state lock, fd 3) stay with the
 	 * helper only: nothing it starts may keep them. */
-	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+	cloexec_from(3);
 	struct helper_config cfg;
 	if (parse_config(config_fd, &cfg) != 0)
 		return report_failure("read-config", errno, "");

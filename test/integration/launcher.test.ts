@@ -8,6 +8,8 @@ import test from 'ava';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ownBase } from '../../src/launcher/cgroup-v2-plan.js';
+import { ownCgroups } from '../../src/launcher/cgroups.js';
 import { KernelEnv, TESTBIN_IN_CONTAINER, nsOf, ppidOf } from '../helpers/kernel-env.js';
 import { kernelSerial } from '../helpers/kernel-test.js';
 
@@ -24,7 +26,8 @@ serial('run starts an isolated container whose processes are children of vigil-i
   t.is(env.ok(t, 'run', file).trim(), 'iso');
   const c = env.inspect(t, 'iso');
   t.is(c.state, 'running');
-  t.is(c.cgroup, `/${env.cgroupParent}/iso`);
+  // The container's v2 path: beneath this process's own cgroup (not always the root).
+  t.is(c.cgroup, path.posix.join(ownBase(ownCgroups().v2), env.cgroupParent, 'iso'));
   const init = c.pid!;
   t.is(fs.readFileSync(`/proc/${init}/comm`, 'utf8').trim(), 'vigil-init');
   for (const ns of ['pid', 'mnt', 'uts', 'ipc', 'net']) t.not(nsOf(init, ns), nsOf(process.pid, ns), `${ns} namespace is the host's`);
