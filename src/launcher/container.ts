@@ -267,9 +267,14 @@ function stopLockPath(store: Store, name: string): string {
 }
 
 function stopInFlight(store: Store, name: string): boolean {
+  return lockHeldElsewhere(stopLockPath(store, name));
+}
+
+/** Does some other process hold an exclusive flock on this file (absent: no)? */
+function lockHeldElsewhere(file: string): boolean {
   let fd: number;
   try {
-    fd = fs.openSync(stopLockPath(store, name), 'r');
+    fd = fs.openSync(file, 'r');
   } catch {
     return false;
   }
@@ -441,17 +446,7 @@ export function retireTracerIfUnused(store: Store): boolean {
 }
 
 export function monitorRunning(store: Store): boolean {
-  let fd: number;
-  try {
-    fd = fs.openSync(store.monitorLockFile, 'r');
-  } catch {
-    return false;
-  }
-  try {
-    return !flock(fd, true, false);
-  } finally {
-    fs.closeSync(fd);
-  }
+  return lockHeldElsewhere(store.monitorLockFile);
 }
 
 /** Run `vigil run` as one step: a container that fails to start is removed again. */

@@ -16,7 +16,7 @@ import { controlSocketPath, type ServerMessage } from '../../src/control/protoco
 import { encodeFrame, FrameStream } from '../../src/journal/frame.js';
 import { CURRENT_SEGMENT, journalDir, JournalWriter, type JournalRecord } from '../../src/journal/journal.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
-import { KernelEnv, TESTBIN_IN_CONTAINER, VIGIL, type MonitorProcess } from '../helpers/kernel-env.js';
+import { KernelEnv, TESTBIN_IN_CONTAINER, until as waitUntil, VIGIL, type MonitorProcess } from '../helpers/kernel-env.js';
 import { kernelSerial } from '../helpers/kernel-test.js';
 
 const { serial, missing } = kernelSerial('events and control socket tests');
@@ -54,16 +54,8 @@ function pidOf(t: Parameters<typeof env.inspect>[0], name: string): number {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const until = <T>(what: string, probe: () => T | null | undefined | false, timeoutMs = 10_000): Promise<T> => waitUntil(what, probe, timeoutMs);
 
-async function until<T>(what: string, fn: () => T | undefined | null | false, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`${what}: not seen within ${timeoutMs} ms`);
-    await sleep(50);
-  }
-}
 
 /** `vigil events --follow --json` as a child, its records and stderr collected. */
 function follow(...args: string[]): { child: ChildProcess; records: JournalRecord[]; stderr: () => string } {

@@ -8,7 +8,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { detectLayout } from '../../src/launcher/cgroups.js';
-import { KernelEnv, TESTBIN_IN_CONTAINER } from '../helpers/kernel-env.js';
+import { KernelEnv, until, TESTBIN_IN_CONTAINER } from '../helpers/kernel-env.js';
 import { kernelSerial } from '../helpers/kernel-test.js';
 
 const { serial, missing } = kernelSerial('limit tests');
@@ -16,15 +16,6 @@ const { serial, missing } = kernelSerial('limit tests');
 const env = missing ? null! : new KernelEnv('limits');
 test.after.always(() => env?.cleanup());
 
-async function until<T>(what: string, probe: () => T | null | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const log = (name: string, proc: string) => (fs.existsSync(env.store.logFile(name, proc)) ? fs.readFileSync(env.store.logFile(name, proc), 'utf8') : '');
 

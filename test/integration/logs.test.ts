@@ -7,7 +7,7 @@
 import test from 'ava';
 import fs from 'node:fs';
 import { generation } from '../../src/state/log-rotation.js';
-import { KernelEnv } from '../helpers/kernel-env.js';
+import { KernelEnv, until } from '../helpers/kernel-env.js';
 import { kernelSerial } from '../helpers/kernel-test.js';
 
 const { serial, missing } = kernelSerial('log rotation tests');
@@ -15,15 +15,6 @@ const { serial, missing } = kernelSerial('log rotation tests');
 const env = missing ? null! : new KernelEnv('logs');
 test.after.always(() => env?.cleanup());
 
-async function until<T>(what: string, probe: () => T | null | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const WRITER = 'i=0; while :; do i=$((i+1)); echo "line $i ........................................"; sleep 0.002; done';
 
