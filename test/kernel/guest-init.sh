@@ -78,8 +78,18 @@ mkdir -p $r/dev/pts $r/dev/shm
 mount -t devpts -o newinstance,ptmxmode=0666 devpts $r/dev/pts
 mount -t tmpfs tmpfs $r/dev/shm
 # The host's /tmp and /run would show through the lower layer: start empty.
+# A command whose directory lies there (a checkout under /tmp, as a CI clone
+# may be) keeps that directory: it is set aside and bound back over the tmpfs.
+cwd=$(cat /cell/cwd)
+case "$cwd" in
+  /tmp/*|/run/*) mkdir -p /keep && mount -o bind "$r$cwd" /keep || { say "cannot keep $cwd"; finish 125; } ;;
+  *) cwd= ;;
+esac
 mount -t tmpfs -o mode=1777 tmpfs $r/tmp
 mount -t tmpfs -o mode=0755 tmpfs $r/run
+if [ -n "$cwd" ]; then
+  mkdir -p "$r$cwd" && mount -o bind /keep "$r$cwd" && umount /keep || { say "cannot restore $cwd"; finish 125; }
+fi
 
 case "$layout" in
   v2)

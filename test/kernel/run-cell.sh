@@ -72,6 +72,7 @@ cp -r "$kdir/modules" "$ird/modules"
   printf 'cd %q || exit 125\n' "$PWD"
   printf 'exec'; printf ' %q' "$@"; printf '\n'
 } > "$ird/cell/command"
+printf '%s' "$PWD" > "$ird/cell/cwd"
 (cd "$ird" && find . | busybox cpio -o -H newc 2>/dev/null) > "$work/initramfs.cpio" || die "building the initramfs failed"
 
 mkdir -p "$work/result"
