@@ -45,9 +45,18 @@ make --no-print-directory -s
 # --- bpffs, where the tracer pins its maps and links ---
 grep -q ' /sys/fs/bpf bpf ' /proc/mounts || mount -t bpf bpf /sys/fs/bpf
 
+# --- `vigil` on the PATH (SPEC.md): a link to this checkout's bin/vigil. A
+# regular file there is someone else's and is left alone. ---
+link=/usr/local/bin/vigil
+if [ ! -e "$link" ] || [ -L "$link" ]; then
+  ln -sfn "$PWD/bin/vigil" "$link"
+else
+  echo "setup: $link exists and is not a link; leaving it (run bin/vigil from here)" >&2
+fi
+
 case "${1:-}" in
   demo) exec node dist/src/demo/demo.js ;;
   test) exec bash scripts/test.sh ;;
-  "") echo "setup: vigil is built; bin/vigil runs it (try: bin/vigil doctor)" ;;
+  "") echo "setup: vigil is built; vigil (linked to bin/vigil) runs it (try: vigil doctor)" ;;
   *) die "unknown action '$1' (use demo or test)" ;;
 esac
