@@ -49,6 +49,7 @@ grep -q ' /sys/fs/bpf bpf ' /proc/mounts || mount -t bpf bpf /sys/fs/bpf
 # regular file there is someone else's and is left alone. ---
 link=/usr/local/bin/vigil
 if [ ! -e "$link" ] || [ -L "$link" ]; then
+  mkdir -p /usr/local/bin
   ln -sfn "$PWD/bin/vigil" "$link"
 else
   echo "setup: $link exists and is not a link; leaving it (run bin/vigil from here)" >&2
