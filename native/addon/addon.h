@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <node_api.h>
+#include <uv.h>
 
 /* Error codes carried on thrown JS errors as `code`. */
 #define VN_ERR_ARG "ERR_INVALID_ARG_TYPE"
@@ -42,6 +43,15 @@ bool vn_arg_int(napi_env env, napi_value v, const char *fn, const char *arg, int
 bool vn_join(napi_env env, const char *fn, const char *dir, const char *name, char out[PATH_MAX]);
 
 /* libbpf messages (info and warnings) are kept here rather than printed. */
+/*
+ * Teardown shared by the objects that read an fd on the main loop (Consumer,
+ * ProcConnector): stop and close their poll handle (freed by uv_close's
+ * callback), and drop their async context and JS references. Each leaves its
+ * pointers NULL, so a second call does nothing.
+ */
+void vn_poll_close(uv_poll_t **poll);
+void vn_js_refs_release(napi_env env, napi_async_context *actx, napi_ref *callback, napi_ref *self);
+
 void vn_libbpf_log_install(void);
 void vn_libbpf_log_reset(void);
 const char *vn_libbpf_log(void);

@@ -36,11 +36,6 @@ struct consumer {
 	bool batch_failed;
 };
 
-static void free_poll_handle(uv_handle_t *h)
-{
-	free(h);
-}
-
 static void env_cleanup(void *arg);
 
 /* Release the kernel and loop resources; JS references only when allowed. */
@@ -49,12 +44,7 @@ static void consumer_close(struct consumer *c, bool js_refs)
 	if (!c->open)
 		return;
 	c->open = false;
-	if (c->poll) {
-		uv_poll_stop(c->poll);
-		c->poll->data = NULL;
-		uv_close((uv_handle_t *)c->poll, free_poll_handle);
-		c->poll = NULL;
-	}
+	vn_poll_close(&c->poll);
 	ring_buffer__free(c->rb); /* closes the epoll fd */
 	c->rb = NULL;
 	if (c->map_fd >= 0)
@@ -64,17 +54,8 @@ static void consumer_close(struct consumer *c, bool js_refs)
 		napi_remove_env_cleanup_hook(c->env, env_cleanup, c);
 		c->hooked = false;
 	}
-	if (js_refs) {
-		if (c->actx)
-			napi_async_destroy(c->env, c->actx);
-		c->actx = NULL;
-		if (c->callback)
-			napi_delete_reference(c->env, c->callback);
-		c->callback = NULL;
-		if (c->self)
-			napi_delete_reference(c->env, c->self);
-		c->self = NULL;
-	}
+	if (js_refs)
+		vn_js_refs_release(c->env, &c->actx, &c->callback, &c->self);
 }
 
 static void env_cleanup(void *arg)

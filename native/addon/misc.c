@@ -1,5 +1,6 @@
 /* flock(2), the monotonic clock, SO_PEERCRED: small host calls Node lacks. */
 #include <errno.h>
+#include <stdlib.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -75,4 +76,32 @@ napi_value vn_peer_cred(napi_env env, napi_callback_info info)
 	VN_CALL(env, napi_create_uint32(env, cred.gid, &v));
 	VN_CALL(env, napi_set_named_property(env, ret, "gid", v));
 	return ret;
+}
+
+static void free_poll_handle(uv_handle_t *h)
+{
+	free(h);
+}
+
+void vn_poll_close(uv_poll_t **poll)
+{
+	if (!*poll)
+		return;
+	uv_poll_stop(*poll);
+	(*poll)->data = NULL;
+	uv_close((uv_handle_t *)*poll, free_poll_handle);
+	*poll = NULL;
+}
+
+void vn_js_refs_release(napi_env env, napi_async_context *actx, napi_ref *callback, napi_ref *self)
+{
+	if (*actx)
+		napi_async_destroy(env, *actx);
+	*actx = NULL;
+	if (*callback)
+		napi_delete_reference(env, *callback);
+	*callback = NULL;
+	if (*self)
+		napi_delete_reference(env, *self);
+	*self = NULL;
 }

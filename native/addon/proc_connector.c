@@ -31,11 +31,6 @@ struct procconn {
 	bool open, hooked;
 };
 
-static void free_handle(uv_handle_t *h)
-{
-	free(h);
-}
-
 static int mcast(int fd, enum proc_cn_mcast_op op)
 {
 	struct {
@@ -62,12 +57,7 @@ static void pc_close(struct procconn *c, bool js_refs)
 	if (!c->open)
 		return;
 	c->open = false;
-	if (c->poll) {
-		uv_poll_stop(c->poll);
-		c->poll->data = NULL;
-		uv_close((uv_handle_t *)c->poll, free_handle);
-		c->poll = NULL;
-	}
+	vn_poll_close(&c->poll);
 	if (c->fd >= 0) {
 		mcast(c->fd, PROC_CN_MCAST_IGNORE);
 		close(c->fd);
@@ -77,17 +67,8 @@ static void pc_close(struct procconn *c, bool js_refs)
 		napi_remove_env_cleanup_hook(c->env, pc_env_cleanup, c);
 		c->hooked = false;
 	}
-	if (js_refs) {
-		if (c->actx)
-			napi_async_destroy(c->env, c->actx);
-		c->actx = NULL;
-		if (c->callback)
-			napi_delete_reference(c->env, c->callback);
-		c->callback = NULL;
-		if (c->self)
-			napi_delete_reference(c->env, c->self);
-		c->self = NULL;
-	}
+	if (js_refs)
+		vn_js_refs_release(c->env, &c->actx, &c->callback, &c->self);
 }
 
 static void pc_env_cleanup(void *arg)
