@@ -6,11 +6,12 @@
  */
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { DecodedEvent, ExitEvent, OomEvent, SignalEvent } from '../../src/events/decode.js';
+import { rmdirRetry, startTicks } from '../helpers/tracer-harness.js';
 import { bpffsMount, drops, ensureTracer, openConsumer, removeTracer, unwatch, watch, type EventConsumer } from '../../src/tracer/tracer.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -100,25 +101,6 @@ function bigintJson(_k: string, v: unknown): unknown {
 const exitsOf = (pid: number): ExitEvent[] => seen.filter((e): e is ExitEvent => e.kind === 'exit' && e.task.pid === pid);
 const signalsTo = (pid: number): SignalEvent[] => seen.filter((e): e is SignalEvent => e.kind === 'signal' && e.target.pid === pid);
 const oomsOf = (pid: number): OomEvent[] => seen.filter((e): e is OomEvent => e.kind === 'oom' && e.victim.pid === pid);
-
-/** /proc/PID/stat field 22, in clock ticks since boot. */
-function startTicks(pid: number): bigint {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return BigInt(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!);
-}
-
-async function rmdirRetry(dir: string): Promise<void> {
-  for (let i = 0; ; i++) {
-    try {
-      rmdirSync(dir);
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      if (i >= 50) throw err;
-      await sleep(100);
-    }
-  }
-}
 
 if (hasBtf) {
   test.before(() => {
