@@ -101,6 +101,17 @@ export class KernelEnv {
     return [p.v2, ...Object.values(p.v1)];
   }
 
+  /** Wait (up to 6 s) until a process's log holds `marker`, the process having written everything before it; the log as it is then. */
+  async logUntil(name: string, proc: string, marker: string): Promise<string> {
+    const file = this.store.logFile(name, proc);
+    for (let i = 0; i < 300; i++) {
+      const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+      if (text.includes(marker)) return text;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  }
+
   /** Cgroups, pins and mounts that a removed container may have left. */
   leftovers(names: string[]): string[] {
     const found: string[] = [];

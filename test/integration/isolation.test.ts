@@ -41,16 +41,6 @@ function pidOf(t: ExecutionContext, name: string, proc: string): number {
   return p.pid!;
 }
 
-/** Wait until a log holds `marker` (the process wrote everything before it). */
-async function logUntil(name: string, proc: string, marker: string): Promise<string> {
-  const file = env.store.logFile(name, proc);
-  for (let i = 0; i < 300; i++) {
-    const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-    if (text.includes(marker)) return text;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-}
 
 function mountOptions(pid: number, mountPoint: string): string[] | null {
   // The last mount on a point is the visible one.
@@ -72,7 +62,7 @@ serial('business processes and vigil-init get Docker\'s capability set, no_new_p
     'exec sleep 600',
   ].join('; ');
   env.ok(t, 'run', env.writeSpec('sec', env.spec('sec', [{ name: 'main', command: ['/bin/sh', '-c', `(${script}) 2>&1`] }])));
-  const log = await logUntil('sec', 'main', 'done');
+  const log = await env.logUntil('sec', 'main', 'done');
   t.regex(log, /^mount: EPERM$/m);
   // A kernel built without module support answers ENOSYS to everyone; CapEff below shows SYS_MODULE is gone either way.
   t.regex(log, HAS_MODULES ? /^init_module: EPERM$/m : /^init_module: ENOSYS$/m);
@@ -131,7 +121,7 @@ serial('the spec adds and drops capabilities per container and per process, and 
   const nobody = status(pidOf(t, 'caps', 'nobody'));
   t.is(hex(nobody.CapEff), '0', 'a non-root user starts with no effective capabilities, as with Docker');
   t.is(hex(nobody.CapBnd), containerMask);
-  const log = await logUntil('caps', 'admin', 'done');
+  const log = await env.logUntil('caps', 'admin', 'done');
   t.regex(log, /^mount: OK$/m, 'SYS_ADMIN was granted (the mount stays inside the container\'s mount namespace)');
   if (HAS_MODULES) t.regex(log, /^init_module: (EFAULT|EINVAL|ENOEXEC)$/m, 'SYS_MODULE was granted: the kernel got past the permission check');
   env.ok(t, 'rm', '-f', 'caps');
@@ -149,7 +139,7 @@ serial('a restart by the monitor gets the same confinement as the first start', 
     security: { capabilities: { drop: ['CHOWN'] } },
   }])));
   await monitor.waitFor((l) => l.kind === 'restart' && l.process === 'flaky', 15_000);
-  const log = await logUntil('again', 'flaky', 'nofile 333\nCapEff');
+  const log = await env.logUntil('again', 'flaky', 'nofile 333\nCapEff');
   const mask = (BigInt(`0x${DEFAULT_MASK}`) & ~1n).toString(16);
   const starts = log.split('nofile 333').length - 1;
   t.true(starts >= 2, `started at least twice:\n${log}`);
@@ -223,10 +213,10 @@ serial('a directory rootfs is entered with pivot_root: the process sees it as /,
   t.is(fs.readFileSync(`/proc/${c.pid}/comm`, 'utf8').trim(), 'vigil-init', 'vigil-init runs from its fd though the rootfs has no copy of it');
   t.is(fs.readlinkSync(`/proc/${pidOf(t, 'dirfs', 'stay')}/root`), '/', 'the root is the container\'s own');
   const lines = (text: string) => text.split('\n').filter((l) => l && !l.startsWith('testbin '));
-  t.deepEqual(lines(await logUntil('dirfs', 'ls', 'tmp')), ['bin', 'data', 'dev', 'marker', 'proc', 'run', 'sys', 'tmp']);
-  t.deepEqual(lines(await logUntil('dirfs', 'cat', 'rootfs')), ['inside the directory rootfs']);
-  t.deepEqual(lines(await logUntil('dirfs', 'bind', 'host bind')), ['from the host bind']);
-  t.true(lines(await logUntil('dirfs', 'dev', 'zero')).includes('null'));
+  t.deepEqual(lines(await env.logUntil('dirfs', 'ls', 'tmp')), ['bin', 'data', 'dev', 'marker', 'proc', 'run', 'sys', 'tmp']);
+  t.deepEqual(lines(await env.logUntil('dirfs', 'cat', 'rootfs')), ['inside the directory rootfs']);
+  t.deepEqual(lines(await env.logUntil('dirfs', 'bind', 'host bind')), ['from the host bind']);
+  t.true(lines(await env.logUntil('dirfs', 'dev', 'zero')).includes('null'));
   const stay = pidOf(t, 'dirfs', 'stay');
   t.true(mountOptions(stay, '/data')!.includes('ro'));
   for (const m of ['/proc', '/dev', '/tmp', '/run', '/sys']) t.not(mountOptions(stay, m), null, `${m} is mounted`);

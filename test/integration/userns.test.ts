@@ -21,15 +21,6 @@ const hostIds = (pid: number) => {
   return [/^Uid:\s+(\d+)/m.exec(status)![1], /^Gid:\s+(\d+)/m.exec(status)![1]].map(Number);
 };
 
-async function logUntil(name: string, proc: string, marker: string): Promise<string> {
-  const file = env.store.logFile(name, proc);
-  for (let i = 0; i < 300; i++) {
-    const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-    if (text.includes(marker)) return text;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-}
 
 serial('root inside is an unprivileged id on the host; other users, exec and a restart by the monitor follow the map', async (t) => {
   env.ok(t, 'run', env.writeSpec('mapped', {
@@ -40,7 +31,7 @@ serial('root inside is an unprivileged id on the host; other users, exec and a r
       { name: 'user', command: ['/bin/sleep', '600'], user: '1000:1000', groups: [5] },
     ],
   }));
-  const log = await logUntil('mapped', 'root', 'done');
+  const log = await env.logUntil('mapped', 'root', 'done');
   t.regex(log, /^0\n 0 200000 65536\ntmp-writable\n/m);
   const procs = env.inspect(t, 'mapped').processes;
   t.deepEqual(hostIds(procs[0].pid!), [200000, 200000]);
