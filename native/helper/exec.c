@@ -182,11 +182,13 @@ static void forward_signal(int sig)
 /*
  * Attached exec: A itself becomes the process, so it stays the helper's child
  * and the helper can wait for it and report its status. It gets a session of
- * its own, so a terminal's signals reach the caller, which forwards them here
- * (and the helper to the process): each arrives once.
+ * its own, and the helper a process group of its own, so a terminal's signals
+ * reach only the caller, which forwards them here (and the helper to the
+ * process): each arrives once.
  */
 static int exec_attached(const struct helper_config *cfg, struct cgroup_join *join, int ns_fds[], int n_ns, int user_ns)
 {
+	setpgid(0, 0);
 	int err[2];
 	if (pipe2(err, O_CLOEXEC) != 0)
 		return report_failure("pipe", errno, "");

@@ -66,7 +66,9 @@ serial('attached exec: a signal to the CLI reaches the command once; the CLI exi
 serial('attached exec on a terminal: the command sees a tty, and Ctrl-C reaches it once', async (t) => {
   // script(1) (util-linux, essential in Debian) gives the CLI a pseudo-terminal.
   const cli = `${process.execPath} ${VIGIL} exec box -- /bin/sh -c 'test -t 0 && test -t 1 && echo on-a-tty; trap "echo got-int; exit 7" INT; echo ready; while :; do sleep 0.05; done'`;
-  const child = spawn('script', ['-qec', cli, '/dev/null'], { env: env.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  // exec: script(1) runs the line with $SHELL, and a shell that stays as the
+  // CLI's parent (dash does) would itself die of the terminal's SIGINT.
+  const child = spawn('script', ['-qec', `exec ${cli}`, '/dev/null'], { env: env.env, stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
