@@ -12,13 +12,17 @@
  * 3. Slowdown: the same fork/exit workload without the tracer, with it
  *    attached but the workload unwatched, and with it watching the workload,
  *    interleaved round by round so machine noise falls on all alike.
+ * 4. Sustained: bench-storm paced at VIGIL_BENCH_SUSTAIN_RATE exits a second
+ *    (default 20,000) in a watched cgroup for VIGIL_BENCH_SUSTAIN_S seconds
+ *    (default 60; 0 skips it), every exit counted by the consumer second by
+ *    second against what the storm says it did, with the kernel's losses.
  *
  *   node dist/bench/tracer.js [processes per storm]      (npm run bench)
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { BPF_OBJECT_PATH, TESTBIN_PATH } from '../src/paths.js';
+import { BPF_OBJECT_PATH, BUILD_DIR, TESTBIN_PATH } from '../src/paths.js';
 import { bpffsMount, dropCounts, ensureTracer, openConsumer, removeTracer, tracerInfo, watch, type EventConsumer } from '../src/tracer/tracer.js';
 import { ownV2Dir } from '../test/helpers/tracer-harness.js';
 
@@ -38,6 +42,50 @@ function storm(cgroupDir: string, n: number): Promise<number> {
       else resolve(ns);
     });
   });
+}
+
+/**
+ * A paced fork/exit storm (bench-storm, vfork + _exit, two workers) in the
+ * watched cgroup for `seconds`: are all its exits delivered, second by
+ * second, and does the kernel lose none? `delivered` reads the consumer's
+ * running count of exit events.
+ */
+async function sustained(cgroupDir: string, rate: number, seconds: number, delivered: () => number, losses: () => ReturnType<typeof dropCounts>): Promise<void> {
+  const lostBefore = losses();
+  const startCount = delivered();
+  const child = spawn('/bin/sh', ['-c', `echo $$ > ${cgroupDir}/cgroup.procs && exec ${path.join(BUILD_DIR, 'bench-storm')} ${rate} 2`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const done = new Promise((resolve) => child.once('close', resolve));
+  const perSecond: number[] = [];
+  let last = startCount;
+  for (let s = 0; s < seconds; s++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = delivered();
+    perSecond.push(now - last);
+    last = now;
+  }
+  child.kill('SIGTERM');
+  await done;
+  let stormExits = 0;
+  let stormSeconds = 0;
+  for (const m of out.matchAll(/exits (\d+) seconds ([\d.]+)/g)) {
+    stormExits += Number(m[1]);
+    stormSeconds = Math.max(stormSeconds, Number(m[2]));
+  }
+  const expected = stormExits + 2 + 1; // the children, the two workers, the storm's main process
+  const deadline = Date.now() + 10_000;
+  while (delivered() - startCount < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const after = losses();
+  const steady = perSecond.slice(1, -1); // the first and last seconds hold the start and the stop
+  console.log(`\nSustained: a fork/exit storm paced at ${rate} exits/s in a watched cgroup for ${seconds} s\n`);
+  console.log(table(['measure', 'value'], [
+    ['exits per second (the storm\'s own count)', (stormExits / stormSeconds).toFixed(0)],
+    ['exit events delivered / expected', `${delivered() - startCount} / ${expected}`],
+    ['exits delivered per second: min / median / max (steady seconds)', steady.length ? `${Math.min(...steady)} / ${median(steady)} / ${Math.max(...steady)}` : '-'],
+    ['exits lost in the kernel', String(after.lost.exit - lostBefore.lost.exit)],
+    ['forks / execs lost (ring buffer half full)', `${after.lost.fork - lostBefore.lost.fork} / ${after.lost.exec - lostBefore.lost.exec}`],
+  ]));
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -122,6 +170,11 @@ async function main(): Promise<void> {
       ['exits lost in the kernel', String(after.lost.exit - lostBefore.lost.exit)],
       ['forks lost (ring buffer half full)', String(after.lost.fork - lostBefore.lost.fork)],
     ]));
+
+    // 4. sustained rate (before the slowdown rounds unload the tracer)
+    const sustainS = Number(process.env.VIGIL_BENCH_SUSTAIN_S ?? 60);
+    const sustainRate = Number(process.env.VIGIL_BENCH_SUSTAIN_RATE ?? 20_000);
+    if (sustainS > 0) await sustained(watchedDir, sustainRate, sustainS, () => exits, () => dropCounts(PIN_DIR));
 
     // 3. slowdown, interleaved
     unload();
