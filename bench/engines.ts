@@ -53,7 +53,7 @@ function alive(pid: number | null, comm: string): pid is number {
 
 export class VigilEngine implements Engine {
   readonly name = 'vigil';
-  readonly restartPolicy = 'always, back-off 0 ms (the monitor restarts through vigil-helper exec)';
+  readonly restartPolicy = 'always, back-off 0 ms, no spacing floor (the monitor restarts through vigil-helper exec)';
   monitorPid: number | null = null;
   readonly rootfs: string;
   private readonly sigTarget: string;
@@ -72,7 +72,7 @@ export class VigilEngine implements Engine {
       processes: [{
         name: 'first',
         command: opts.sigDir ? firstProcess(this.sigTarget) : ['/bin/sleep', '3600'],
-        restart: opts.restart ? { policy: 'always', backoff: { initial: '0ms', resetAfter: '1ms' } } : 'never',
+        restart: opts.restart ? { policy: 'always', backoff: { initial: '0ms', resetAfter: '1ms', minSpacing: '0ms' } } : 'never',
       }],
     };
   }

@@ -12,18 +12,19 @@
  * undone at its end (bench/peers/cgroups.sh). What each figure means is in
  * README.md ("Performance"). The tracer's own kernel cost is bench/tracer.ts.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { detectLayout, createCgroups, resolveParent } from '../src/launcher/cgroups.js';
 import { createConfig, createContainer, recordStart, startProcess } from '../src/launcher/container.js';
 import { runHelper } from '../src/launcher/helper.js';
 import { validateSpec } from '../src/launcher/spec.js';
-import { BPF_OBJECT_PATH, BUILD_DIR, PACKAGE_ROOT } from '../src/paths.js';
+import { BPF_OBJECT_PATH, PACKAGE_ROOT } from '../src/paths.js';
 import { ensureTracer, watch } from '../src/tracer/tracer.js';
 import { KernelEnv, VIGIL, type MonitorProcess } from '../test/helpers/kernel-env.js';
 import { DockerEngine, OciEngine, PodmanEngine, VigilEngine, type Engine } from './engines.js';
 import { Fifo } from './lib/fifo.js';
+import { startStorm } from './lib/storm.js';
 import { launch, pssMiB, rssMiB, sleep, sumPss, timedSync, type Cmd } from './lib/proc.js';
 import { fmt, markdownTable, median, medianRange, p50p99, quantile, ratio } from './lib/stats.js';
 
@@ -210,10 +211,10 @@ async function main(): Promise<void> {
   };
   const live = new Map<Engine, Set<string>>(engines.map((e) => [e, new Set<string>()]));
   let monitor: MonitorProcess | null = null;
-  let storm: ReturnType<typeof spawn> | null = null;
+  let storm: ReturnType<typeof startStorm> | null = null;
   let stormCgroup: string | null = null;
   const cleanup = () => {
-    if (storm && storm.exitCode === null) storm.kill('SIGTERM');
+    void storm?.stop();
     for (const [e, ids] of live) {
       try {
         e.remove([...ids]);
@@ -326,22 +327,12 @@ async function main(): Promise<void> {
     await kill(monitor, kid, r.detectionIdle, r.kernelRecoveryIdle);
     stormCgroup = path.join(resolveParent(detectLayout(), `vigil-bench-storm-${process.pid}`).v2);
     fs.mkdirSync(stormCgroup, { recursive: true });
-    const stormBin = path.join(BUILD_DIR, 'bench-storm');
-    storm = spawn('sh', ['-c', `echo $$ > ${stormCgroup}/cgroup.procs && exec ${stormBin} ${o.stormRate} 2`], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let stormOut = '';
-    storm.stdout!.setEncoding('utf8').on('data', (d: string) => (stormOut += d));
-    const stormDone = new Promise((resolve) => storm!.once('close', resolve));
+    storm = startStorm(stormCgroup, o.stormRate, 2);
     await sleep(500);
     log(`detection, storm of ${o.stormRate} exits/s: ${o.kills} kills`);
     await kill(monitor, kid, r.detectionStorm, r.kernelRecoveryStorm);
-    storm.kill('SIGTERM');
-    await stormDone;
-    let exits = 0;
-    let seconds = 0;
-    for (const m of stormOut.matchAll(/exits (\d+) seconds ([\d.]+)/g)) {
-      exits += Number(m[1]);
-      seconds = Math.max(seconds, Number(m[2]));
-    }
+    const { exits, seconds } = await storm.stop();
+    storm = null;
     r.stormRate = seconds ? exits / seconds : 0;
     fs.rmdirSync(stormCgroup);
     stormCgroup = null;

@@ -22,7 +22,8 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { BPF_OBJECT_PATH, BUILD_DIR, TESTBIN_PATH } from '../src/paths.js';
+import { BPF_OBJECT_PATH, TESTBIN_PATH } from '../src/paths.js';
+import { startStorm } from './lib/storm.js';
 import { bpffsMount, dropCounts, ensureTracer, openConsumer, removeTracer, tracerInfo, watch, type EventConsumer } from '../src/tracer/tracer.js';
 import { ownV2Dir } from '../test/helpers/tracer-harness.js';
 
@@ -53,10 +54,7 @@ function storm(cgroupDir: string, n: number): Promise<number> {
 async function sustained(cgroupDir: string, rate: number, seconds: number, delivered: () => number, losses: () => ReturnType<typeof dropCounts>): Promise<void> {
   const lostBefore = losses();
   const startCount = delivered();
-  const child = spawn('/bin/sh', ['-c', `echo $$ > ${cgroupDir}/cgroup.procs && exec ${path.join(BUILD_DIR, 'bench-storm')} ${rate} 2`], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  const done = new Promise((resolve) => child.once('close', resolve));
+  const storm = startStorm(cgroupDir, rate, 2);
   const perSecond: number[] = [];
   let last = startCount;
   for (let s = 0; s < seconds; s++) {
@@ -65,14 +63,7 @@ async function sustained(cgroupDir: string, rate: number, seconds: number, deliv
     perSecond.push(now - last);
     last = now;
   }
-  child.kill('SIGTERM');
-  await done;
-  let stormExits = 0;
-  let stormSeconds = 0;
-  for (const m of out.matchAll(/exits (\d+) seconds ([\d.]+)/g)) {
-    stormExits += Number(m[1]);
-    stormSeconds = Math.max(stormSeconds, Number(m[2]));
-  }
+  const { exits: stormExits, seconds: stormSeconds } = await storm.stop();
   const expected = stormExits + 2 + 1; // the children, the two workers, the storm's main process
   const deadline = Date.now() + 10_000;
   while (delivered() - startCount < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
