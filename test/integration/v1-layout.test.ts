@@ -5,19 +5,21 @@
  * cannot make is refused plainly, with nothing left behind; `vigil doctor`
  * says the host has no v2 tree and whether vigil's is mounted; the monitor's
  * start line names the layout; the tree is mounted once (a later run finds
- * it); a container's
- * processes live in a v2 cgroup beneath it; and the tracer delivers their
- * exits (signal and sender included) with the right container.
+ * it, and commands racing to mount it make one mount and all succeed); a
+ * container's processes (and an exec'd one, found by `vigil top`) live in a
+ * v2 cgroup beneath it; and the tracer delivers their exits (signal and
+ * sender included) with the right container.
  * Runs in the kernel matrix's v1 cells (5.10-v1, 6.1-v1); on a host with a v2
  * tree it says why it does not apply. First in the guest suite: its first
  * tests need the host as booted, before anything mounted vigil's tree.
  */
 import test, { type ExecutionContext } from 'ava';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { readLayout, VIGIL_V2_MOUNT } from '../../src/launcher/cgroups.js';
-import { KernelEnv, TESTBIN_IN_CONTAINER, VIGIL, type MonitorProcess } from '../helpers/kernel-env.js';
+import { PACKAGE_ROOT } from '../../src/paths.js';
+import { KernelEnv, TESTBIN_IN_CONTAINER, until, VIGIL, type MonitorProcess } from '../helpers/kernel-env.js';
 import { kernelSerial } from '../helpers/kernel-test.js';
 
 const v1Only = readLayout().kind === 'v1';
@@ -67,6 +69,19 @@ serial('the monitor mounts vigil\'s v2 tree once and names the layout on its sta
   t.deepEqual(cgroup2Mounts(), [VIGIL_V2_MOUNT], 'mounted once');
 });
 
+serial('commands racing to mount vigil\'s v2 tree all succeed and make one mount', (t) => {
+  // In a private mount namespace without the tree (unmounted there only),
+  // three processes detect the layout at once, as concurrent `vigil run`s do.
+  const detect = `import(${JSON.stringify(path.join(PACKAGE_ROOT, 'dist/src/launcher/cgroups.js'))}).then((m) => console.log(m.detectLayout().kind))`;
+  const script = `umount ${VIGIL_V2_MOUNT} || exit 9
+for i in 1 2 3; do "$NODE" -e "$DETECT" & done; wait
+awk '$3 == "cgroup2" { print "mount " $2 }' /proc/self/mounts`;
+  const r = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script], { env: { ...process.env, NODE: process.execPath, DETECT: detect }, encoding: 'utf8', timeout: 120_000 });
+  t.is(r.status, 0, r.stderr);
+  t.deepEqual(r.stdout.trim().split('\n').sort(), ['mount /run/vigil/cgroup2', 'v1', 'v1', 'v1'], r.stderr);
+  t.deepEqual(cgroup2Mounts(), [VIGIL_V2_MOUNT], 'the host\'s namespace is untouched');
+});
+
 serial('a container\'s processes live in a v2 cgroup beneath vigil\'s tree, and the tracer delivers their exits', async (t) => {
   const file = env.writeSpec('legacy', env.spec('legacy', [
     { name: 'a', command: [TESTBIN_IN_CONTAINER, 'serve'], restart: 'never' },
@@ -86,6 +101,19 @@ serial('a container\'s processes live in a v2 cgroup beneath vigil\'s tree, and 
     t.is(v2Line, `0::${view.cgroup}`, `${p.name}'s own v2 cgroup`);
     t.true(members.includes(p.pid!), `${p.name} is in ${state.cgroup!.v2}`);
   }
+  // `vigil exec` joins the same v2 cgroup, and `vigil top` finds it there.
+  const exec = spawn(process.execPath, [VIGIL, 'exec', 'legacy', '--', '/bin/sh', '-c', 'echo ready; exec sleep 600'], { env: env.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const execExited = new Promise((resolve) => exec.on('exit', resolve));
+  let execOut = '';
+  exec.stdout.setEncoding('utf8').on('data', (d: string) => (execOut += d));
+  await until('the exec to be ready', () => execOut.includes('ready'), 60_000);
+  const rows = JSON.parse(env.ok(t, 'top', 'legacy', '--json')) as Array<{ pid: number; role: string; command: string }>;
+  const sleeper = rows.find((r) => r.command.startsWith('sleep'));
+  t.truthy(sleeper, JSON.stringify(rows));
+  t.is(fs.readFileSync(`/proc/${sleeper!.pid}/cgroup`, 'utf8').split('\n').find((l) => l.startsWith('0::')), `0::${view.cgroup}`, 'the exec\'d process\'s own v2 cgroup');
+  for (const p of view.processes) t.true(rows.some((r) => r.pid === p.pid && r.role === p.name), `top lists ${p.name}`);
+  exec.kill('SIGTERM');
+  await execExited;
   const a = view.processes.find((p) => p.name === 'a')!;
   const from = monitor!.lines.length;
   process.kill(a.pid!, 'SIGTERM');
