@@ -95,12 +95,16 @@ export function describeLayout(layout: Pick<CgroupLayout, 'kind' | 'v2Mount'>): 
  * mounts and finds the first one's. A failure is refused with what failed.
  */
 function ensureVigilV2Tree(): void {
-  let fd: number;
   try {
     fs.mkdirSync(VIGIL_V2_MOUNT, { recursive: true, mode: 0o755 });
-    fd = fs.openSync(VIGIL_V2_LOCK, 'a', 0o600);
   } catch (err) {
     throw refusal(HostError.from('mkdir', VIGIL_V2_MOUNT, err).message);
+  }
+  let fd: number;
+  try {
+    fd = fs.openSync(VIGIL_V2_LOCK, 'a', 0o600);
+  } catch (err) {
+    throw refusal(HostError.from('open', VIGIL_V2_LOCK, err).message);
   }
   try {
     flock(fd, true, true);
