@@ -65,6 +65,7 @@ napi_value vn_counters(napi_env env, napi_callback_info info);
 napi_value vn_tracer_info(napi_env env, napi_callback_info info);
 napi_value vn_kernel_support(napi_env env, napi_callback_info info);
 napi_value vn_flock(napi_env env, napi_callback_info info);
+napi_value vn_mount_cgroup2(napi_env env, napi_callback_info info);
 napi_value vn_monotonic_ns(napi_env env, napi_callback_info info);
 napi_value vn_peer_cred(napi_env env, napi_callback_info info);
 napi_value vn_notify_bind(napi_env env, napi_callback_info info);

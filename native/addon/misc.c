@@ -1,7 +1,8 @@
-/* flock(2), the monotonic clock, SO_PEERCRED: small host calls Node lacks. */
+/* flock(2), the monotonic clock, SO_PEERCRED, a cgroup2 mount: small host calls Node lacks. */
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <time.h>
 #include "addon.h"
@@ -76,6 +77,27 @@ napi_value vn_peer_cred(napi_env env, napi_callback_info info)
 	VN_CALL(env, napi_create_uint32(env, cred.gid, &v));
 	VN_CALL(env, napi_set_named_property(env, ret, "gid", v));
 	return ret;
+}
+
+/*
+ * mountCgroup2(target: string): mount the cgroup v2 hierarchy at target (a
+ * host with only v1 hierarchies mounted still has it in the kernel). Throws
+ * ERR_SYSCALL with errno and path on failure.
+ */
+napi_value vn_mount_cgroup2(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1];
+	char target[PATH_MAX];
+
+	VN_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	if (argc < 1)
+		return vn_throw_arg(env, "mountCgroup2", "target", "given");
+	if (!vn_arg_path(env, argv[0], "mountCgroup2", "target", target))
+		return NULL;
+	if (mount("cgroup2", target, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return vn_throw(env, VN_ERR_SYS, errno, "mount cgroup2", target, NULL);
+	return NULL;
 }
 
 static void free_poll_handle(uv_handle_t *h)

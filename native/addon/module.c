@@ -12,6 +12,7 @@ NAPI_MODULE_INIT()
 		{ "tracerInfo", NULL, vn_tracer_info, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "kernelSupport", NULL, vn_kernel_support, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "flock", NULL, vn_flock, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "mountCgroup2", NULL, vn_mount_cgroup2, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "monotonicNs", NULL, vn_monotonic_ns, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "peerCred", NULL, vn_peer_cred, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "notifyBind", NULL, vn_notify_bind, NULL, NULL, NULL, napi_enumerable, NULL },

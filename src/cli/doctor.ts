@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { BPF_OBJECT_PATH, HELPER_PATH, INIT_PATH } from '../paths.js';
-import { detectLayout } from '../launcher/cgroups.js';
+import { readLayout, VIGIL_V2_MOUNT } from '../launcher/cgroups.js';
 import { bpffsMount, btfPath, describeCounts, dropCounts, ensureTracer, removeTracer, tracerInfo, tracerSupport } from '../tracer/tracer.js';
 import { openProcConnector } from '../tracer/proc-connector.js';
 
@@ -65,9 +65,16 @@ export function runChecks(): Check[] {
     }));
   }
   checks.push(attempt('cgroups', () => {
-    const l = detectLayout();
+    // Only read: doctor changes nothing on the host (vigil's own v2 tree is mounted by the first run).
+    const l = readLayout();
+    const limits = `limits through v1 ${Object.keys(l.v1Mounts).join(', ') || 'none'}${l.v2Controllers.size ? ` and v2 ${[...l.v2Controllers].join(', ')}` : ''}`;
+    if (l.kind === 'v1') {
+      return l.v2Mount === null
+        ? `v1 only: the host mounts no cgroup v2 tree of its own; vigil mounts one at ${VIGIL_V2_MOUNT} for process identity on its first run (not mounted now); ${limits}`
+        : `v1 only: the host mounts no cgroup v2 tree of its own; vigil mounted one at ${VIGIL_V2_MOUNT} (mounted now), identity from there; ${limits}`;
+    }
     return l.kind === 'hybrid'
-      ? `hybrid: identity from the v2 tree at ${l.v2Mount}; limits through v1 ${Object.keys(l.v1Mounts).join(', ') || 'none'}${l.v2Controllers.size ? ` and v2 ${[...l.v2Controllers].join(', ')}` : ''}`
+      ? `hybrid: identity from the v2 tree at ${l.v2Mount}; ${limits}`
       : `cgroup v2 at ${l.v2Mount} with ${[...l.v2Controllers].join(', ') || 'no controllers'}`;
   }));
   checks.push(attempt('bpffs', () => (bpffsMount() ? 'mounted bpffs at /sys/fs/bpf' : 'bpffs is mounted at /sys/fs/bpf')));

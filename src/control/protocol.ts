@@ -27,6 +27,9 @@ export function controlSocketPath(root: string): string {
   return path.join(controlDir(root), 'monitor.sock');
 }
 
+/** The cgroup layout as shown to operators; v1 names where vigil's own v2 tree is, e.g. "v1 (vigil's v2 tree at /run/vigil/cgroup2)". */
+export type CgroupLayoutName = 'v2' | 'hybrid' | 'unknown' | `v1 (${string})`;
+
 export type Request =
   | { id: number; type: 'snapshot' }
   | { id: number; type: 'subscribe'; since: number }
@@ -49,7 +52,7 @@ export interface MonitorInfo {
   lastSeq: number;
   lastEventAt: string | null;
   /** Where the monitor runs (absent from monitors older than the TUI). */
-  host?: { hostname: string; kernel: string; cgroupLayout: 'v2' | 'hybrid' | 'unknown' };
+  host?: { hostname: string; kernel: string; cgroupLayout: CgroupLayoutName };
   /**
    * The tracer as the monitor sees it: its programs attached (link pins
    * present), its maps pinned, and how many kernel events the monitor has

@@ -1,8 +1,10 @@
 /**
- * cgroups on both real layouts: pure v2, and hybrid (v1 controllers plus a
- * controller-less v2 tree, e.g. /sys/fs/cgroup/unified). Identity always comes
- * from the v2 tree (its cgroup id is what BPF sees); limits go to v2
- * controllers where they exist, else to the v1 ones.
+ * cgroups on the real layouts: pure v2; hybrid (v1 controllers plus a
+ * controller-less v2 tree, e.g. /sys/fs/cgroup/unified); and v1 only, where
+ * vigil mounts a controller-less v2 tree of its own (VIGIL_V2_MOUNT) and
+ * then works as on hybrid. Identity always comes from the v2 tree (its cgroup
+ * id is what BPF sees); limits go to v2 controllers where they exist, else to
+ * the v1 ones.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,12 +12,19 @@ import { HostError, UnsupportedError, UsageError } from '../util/errors.js';
 import type { ContainerSpec } from './spec.js';
 import { sleepSync } from './proc.js';
 import { LEAF, ownBase, planV2Controllers, type V2Level } from './cgroup-v2-plan.js';
+import { flock, mountCgroup2, type NativeError } from '../tracer/native.js';
 
 export type Controller = 'memory' | 'pids' | 'cpu' | 'cpuset';
 const CONTROLLERS: Controller[] = ['memory', 'pids', 'cpu', 'cpuset'];
 
 export interface CgroupLayout {
-  kind: 'v2' | 'hybrid';
+  /**
+   * v2: pure cgroup v2. hybrid: v1 controllers plus a v2 tree the host mounts
+   * (systemd's /sys/fs/cgroup/unified). v1: the host mounts only v1
+   * hierarchies; identity comes from vigil's own v2 tree at VIGIL_V2_MOUNT,
+   * otherwise it behaves exactly as hybrid.
+   */
+  kind: 'v2' | 'hybrid' | 'v1';
   v2Mount: string;
   v2Controllers: Set<string>;
   /** v1 hierarchy mount points by controller, where the controller is on v1. */
@@ -32,22 +41,89 @@ export interface ContainerCgroups {
   id: string;
 }
 
-export function detectLayout(mountsText = fs.readFileSync('/proc/self/mounts', 'utf8')): CgroupLayout {
+/**
+ * Where vigil mounts a v2 tree of its own on a host that mounts none: one
+ * fixed host path for every state root (cgroups of all vigil instances live
+ * there), outside /sys/fs/cgroup because a legacy systemd host remounts that
+ * tmpfs read-only. It is never unmounted (see docs/decisions.md).
+ */
+export const VIGIL_V2_MOUNT = '/run/vigil/cgroup2';
+const VIGIL_V2_LOCK = '/run/vigil/cgroup2.lock';
+
+/** What /proc/self/mounts says, without touching anything: v2Mount null when no cgroup2 is mounted. */
+export function readLayout(mountsText = fs.readFileSync('/proc/self/mounts', 'utf8')): Omit<CgroupLayout, 'v2Mount' | 'v2Controllers'> & { v2Mount: string | null; v2Controllers: Set<string> } {
   let v2Mount: string | null = null;
   const v1Mounts: CgroupLayout['v1Mounts'] = {};
   for (const line of mountsText.split('\n')) {
     const [, mountPoint, type, options] = line.split(' ');
-    if (type === 'cgroup2' && (v2Mount === null || mountPoint === '/sys/fs/cgroup')) v2Mount = mountPoint;
+    // The host's own tree wins over vigil's (should a host mount both).
+    if (type === 'cgroup2' && (v2Mount === null || v2Mount === VIGIL_V2_MOUNT || mountPoint === '/sys/fs/cgroup')) v2Mount = mountPoint;
     if (type === 'cgroup') {
       const opts = options.split(',');
       for (const c of CONTROLLERS) if (opts.includes(c) && !v1Mounts[c]) v1Mounts[c] = mountPoint;
     }
   }
-  if (v2Mount === null) {
-    throw new UnsupportedError('cgroup2', 'no cgroup v2 hierarchy is mounted; vigil needs one for container identity (mount one, e.g. at /sys/fs/cgroup/unified)');
+  const v2Controllers = v2Mount === null ? new Set<string>() : new Set(readOr(path.join(v2Mount, 'cgroup.controllers'), '').split(/\s+/).filter(Boolean));
+  const kind = v2Mount === null || v2Mount === VIGIL_V2_MOUNT ? 'v1' : Object.keys(v1Mounts).length ? 'hybrid' : 'v2';
+  return { kind, v2Mount, v2Controllers, v1Mounts };
+}
+
+/**
+ * The layout vigil works with. With no `mountsText` (the live host) and no
+ * cgroup v2 tree mounted, vigil mounts its own at VIGIL_V2_MOUNT first;
+ * with `mountsText` it only parses (and refuses a text without cgroup2).
+ */
+export function detectLayout(mountsText?: string): CgroupLayout {
+  let found = readLayout(mountsText);
+  if (found.v2Mount === null) {
+    if (mountsText !== undefined) throw new UnsupportedError('cgroup2', 'no cgroup v2 hierarchy is mounted; vigil needs one for process identity');
+    ensureVigilV2Tree();
+    found = readLayout();
+    if (found.v2Mount === null) throw new UnsupportedError('cgroup2', `vigil mounted a cgroup v2 tree at ${VIGIL_V2_MOUNT} but /proc/self/mounts does not show it; vigil needs a cgroup v2 tree for process identity`);
   }
-  const v2Controllers = new Set(readOr(path.join(v2Mount, 'cgroup.controllers'), '').split(/\s+/).filter(Boolean));
-  return { kind: Object.keys(v1Mounts).length ? 'hybrid' : 'v2', v2Mount, v2Controllers, v1Mounts };
+  return found as CgroupLayout;
+}
+
+/** How the layout is shown to operators (doctor, the monitor's start line, the TUI header). */
+export function describeLayout(layout: Pick<CgroupLayout, 'kind' | 'v2Mount'>): 'v2' | 'hybrid' | `v1 (${string})` {
+  return layout.kind === 'v1' ? `v1 (vigil's v2 tree at ${layout.v2Mount})` : layout.kind;
+}
+
+/**
+ * Mount vigil's v2 tree, once per host: under an exclusive flock, so that
+ * concurrent commands do not stack two mounts; the second one re-reads the
+ * mounts and finds the first one's. A failure is refused with what failed.
+ */
+function ensureVigilV2Tree(): void {
+  try {
+    fs.mkdirSync(VIGIL_V2_MOUNT, { recursive: true, mode: 0o755 });
+  } catch (err) {
+    throw refusal(HostError.from('mkdir', VIGIL_V2_MOUNT, err).message);
+  }
+  let fd: number;
+  try {
+    fd = fs.openSync(VIGIL_V2_LOCK, 'a', 0o600);
+  } catch (err) {
+    throw refusal(HostError.from('open', VIGIL_V2_LOCK, err).message);
+  }
+  try {
+    flock(fd, true, true);
+    if (readLayout().v2Mount !== null) return;
+    try {
+      mountCgroup2(VIGIL_V2_MOUNT);
+    } catch (err) {
+      const e = err as NativeError;
+      // Mounted meanwhile by someone not taking our lock: use that one.
+      if (e.errno === 'EBUSY' && readLayout().v2Mount !== null) return;
+      throw refusal(`mount -t cgroup2 at ${VIGIL_V2_MOUNT} failed: ${e.errno ?? e.code} (${e.message})`);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function refusal(what: string): UnsupportedError {
+  return new UnsupportedError('cgroup2', `this host mounts no cgroup v2 tree and vigil could not mount its own: ${what}. vigil needs a cgroup v2 tree for process identity (the cgroup id the tracer sees)`);
 }
 
 /** The calling process's own cgroup in the v2 tree and in each v1 hierarchy. */

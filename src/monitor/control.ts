@@ -10,9 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { inspectView } from '../cli/view.js';
 import { ControlServer, type CommandRequest, type Peer } from '../control/server.js';
-import { PROTOCOL_VERSION, type ContainerView, type Snapshot } from '../control/protocol.js';
+import { PROTOCOL_VERSION, type CgroupLayoutName, type ContainerView, type Snapshot } from '../control/protocol.js';
 import { journalDir, readJournal } from '../journal/journal.js';
-import { detectLayout } from '../launcher/cgroups.js';
+import { describeLayout, detectLayout } from '../launcher/cgroups.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import type { ContainerState, Store } from '../state/store.js';
 import { drops } from '../tracer/tracer.js';
@@ -73,9 +73,9 @@ export function startControl(store: Store, reporter: Reporter, startedAtMs: numb
   return server;
 }
 
-function cgroupLayout(): 'v2' | 'hybrid' | 'unknown' {
+function cgroupLayout(): CgroupLayoutName {
   try {
-    return detectLayout().kind;
+    return describeLayout(detectLayout());
   } catch {
     return 'unknown';
   }

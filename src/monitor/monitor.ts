@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import { BPF_OBJECT_PATH } from '../paths.js';
 import type { DecodedEvent, ExitEvent, OomEvent, SignalEvent } from '../events/decode.js';
+import { describeLayout, detectLayout } from '../launcher/cgroups.js';
 import { recordStart, startProcess } from '../launcher/container.js';
 import { isAlive, signalIdentified } from '../launcher/proc.js';
 import { CONTAINER_RESTART_MARK, escalate, talliesFromRecords } from '../policy/escalation.js';
@@ -100,9 +101,16 @@ export class Monitor {
     this.supervision.start();
     const nice = raiseMonitorPriority();
     const priority = nice === null ? 'priority not raised (no CAP_SYS_NICE)' : `running at nice ${nice}`;
+    // Also mounts vigil's own v2 tree on a host with none (containers' identity lives there).
+    let cgroups: string;
+    try {
+      cgroups = `cgroups ${describeLayout(detectLayout())}`;
+    } catch (err) {
+      cgroups = `cgroups unusable: ${(err as Error).message}`;
+    }
     const support = tracerSupport();
     if (support.mode === 'degraded') {
-      this.startDegraded(support.reason);
+      this.startDegraded(support.reason, cgroups);
     } else {
       bpffsMount();
       const { loaded, upgraded, generation } = ensureTracer(BPF_OBJECT_PATH, this.store.pinDir);
@@ -111,7 +119,7 @@ export class Monitor {
         if (c.cgroup) watch(this.store.pinDir, BigInt(c.cgroup.id));
       }
       this.consumer = openConsumer(this.store.pinDir, (events, errors) => this.onEvents(events, errors));
-      this.note(`watching ${this.store.list().filter((c) => c.state === 'running').length} running container(s); tracer ${upgraded ? `build ${generation} replaced the pinned one` : loaded ? 'loaded' : 'already pinned'} at ${this.store.pinDir}; ${priority}`);
+      this.note(`watching ${this.store.list().filter((c) => c.state === 'running').length} running container(s); tracer ${upgraded ? `build ${generation} replaced the pinned one` : loaded ? 'loaded' : 'already pinned'} at ${this.store.pinDir}; ${cgroups}; ${priority}`);
     }
     // What waited in the pinned ring buffer while no monitor ran comes first.
     this.consumer?.poll();
@@ -125,11 +133,11 @@ export class Monitor {
    * senders, OOM events, exits while no monitor ran) is left to
    * reconciliation, which counts what it catches as lost.
    */
-  private startDegraded(reason: string): void {
+  private startDegraded(reason: string, cgroups: string): void {
     this.tracerHealth.setDegraded(reason);
     for (const c of this.store.list()) if (c.state === 'running') seedTree(this.tree, c);
     this.consumer = openDegradedSource(this.store, (events, errors) => this.onEvents(events, errors), () => this.guard('reconcile', () => this.reconcile()));
-    this.note(`degraded mode: ${reason}; exits come from the netlink process connector (no signal senders or OOM events; exits while no monitor runs are found by reconciliation)`);
+    this.note(`degraded mode: ${reason}; exits come from the netlink process connector (no signal senders or OOM events; exits while no monitor runs are found by reconciliation); ${cgroups}`);
   }
 
   /** Stop watching; every container keeps running and the tracer stays pinned. */

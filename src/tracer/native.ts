@@ -108,6 +108,8 @@ export interface VigilNative {
   counters(pinDir: string, name: 'drops' | 'limited'): bigint[];
   /** flock(2). Returns false when !wait and the lock is held elsewhere. */
   flock(fd: number, exclusive: boolean, wait: boolean): boolean;
+  /** mount(2) the cgroup v2 hierarchy at target (nosuid, nodev, noexec); throws with errno and path. */
+  mountCgroup2(target: string): void;
   /** CLOCK_MONOTONIC in ns, the clock of bpf_ktime_get_ns(). */
   monotonicNs(): bigint;
   /** SO_PEERCRED of a connected Unix socket: who connected (at connect time). */
@@ -138,6 +140,7 @@ export const counters: VigilNative['counters'] = (pinDir, name) => loadNative().
 export const tracerInfo: VigilNative['tracerInfo'] = (pinDir) => loadNative().tracerInfo(pinDir);
 export const kernelSupport: VigilNative['kernelSupport'] = (btfPath) => loadNative().kernelSupport(btfPath);
 export const flock: VigilNative['flock'] = (fd, exclusive, wait) => loadNative().flock(fd, exclusive, wait);
+export const mountCgroup2: VigilNative['mountCgroup2'] = (target) => loadNative().mountCgroup2(target);
 export const monotonicNs: VigilNative['monotonicNs'] = () => loadNative().monotonicNs();
 export const peerCred: VigilNative['peerCred'] = (fd) => loadNative().peerCred(fd);
 export const notifyBind: VigilNative['notifyBind'] = (p) => loadNative().notifyBind(p);

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import type { ExecutionContext } from 'ava';
-import { detectLayout, resolveParent } from '../../src/launcher/cgroups.js';
+import { readLayout, resolveParent } from '../../src/launcher/cgroups.js';
 import { PACKAGE_ROOT, TESTBIN_PATH } from '../../src/paths.js';
 import { Store } from '../../src/state/store.js';
 import { removeTracer } from '../../src/tracer/tracer.js';
@@ -97,8 +97,11 @@ export class KernelEnv {
   }
 
   parentDirs(): string[] {
-    const p = resolveParent(detectLayout(), this.cgroupParent);
-    return [p.v2, ...Object.values(p.v1)];
+    // Only looks (detectLayout would mount vigil's v2 tree on a v1-only host):
+    // where no v2 tree is mounted yet, nothing can have been left in one.
+    const { v2Mount, ...layout } = readLayout();
+    const p = resolveParent({ ...layout, v2Mount: v2Mount ?? '/' }, this.cgroupParent);
+    return v2Mount === null ? Object.values(p.v1) : [p.v2, ...Object.values(p.v1)];
   }
 
   /** Wait (up to 6 s) until a process's log holds `marker`, the process having written everything before it; the log as it is then. */

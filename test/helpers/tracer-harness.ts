@@ -6,20 +6,21 @@
  * kills what it started (by pid), removes the cgroups and unpins the tracer.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DecodedEvent, ExecEvent, ExitEvent, ForkEvent, OomEvent, SignalEvent } from '../../src/events/decode.js';
+import { detectLayout } from '../../src/launcher/cgroups.js';
 import { BPF_OBJECT_PATH } from '../../src/paths.js';
 import { bpffsMount, ensureTracer, openConsumer, removeTracer, watch, type EventConsumer, type TracerEnsureOptions, type TracerEnsureResult } from '../../src/tracer/tracer.js';
 
 export const OBJ = BPF_OBJECT_PATH;
 export const PYTHON = '/usr/bin/python3';
 
-/** Our own cgroup v2 directory (hybrid: under /sys/fs/cgroup/unified). */
+/** Our own cgroup v2 directory (hybrid: under /sys/fs/cgroup/unified; v1 only: under vigil's /run/vigil/cgroup2). */
 export function ownV2Dir(): string {
   const line = readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => l.startsWith('0::'));
-  const mount = existsSync('/sys/fs/cgroup/unified/cgroup.procs') ? '/sys/fs/cgroup/unified' : '/sys/fs/cgroup';
+  const mount = detectLayout().v2Mount; // v1-only host: vigil's own v2 tree (mounted here if need be)
   return path.join(mount, line ? line.slice(3) : '/');
 }
 

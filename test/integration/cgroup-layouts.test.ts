@@ -7,6 +7,7 @@
  * the group kill on and off; and a caller whose own v2 cgroup holds processes
  * (a delegated service) still gets containers with limits beneath it.
  * The kernel matrix runs this file on 5.10, 6.1 and 6.12, pure v2 and hybrid
+ * (and v1 only on 5.10 and 6.1)
  * (test/kernel/); VIGIL_CELL_LAYOUT names the layout the cell booted with.
  */
 import test from 'ava';
@@ -15,7 +16,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LEAF, ownBase } from '../../src/launcher/cgroup-v2-plan.js';
-import { detectLayout, ownCgroups, resolveParent } from '../../src/launcher/cgroups.js';
+import { detectLayout, ownCgroups, resolveParent, VIGIL_V2_MOUNT } from '../../src/launcher/cgroups.js';
 import { KernelEnv, TESTBIN_IN_CONTAINER, type MonitorProcess } from '../helpers/kernel-env.js';
 import { kernelSerial } from '../helpers/kernel-test.js';
 
@@ -54,6 +55,11 @@ serial('the layout found is the one the host booted with', (t) => {
     t.deepEqual(v1, []);
   } else if (cell === 'hybrid') {
     t.is(layout.v2Mount, '/sys/fs/cgroup/unified');
+    t.true(v1.length > 0, 'v1 controllers are mounted');
+  } else if (cell === 'v1') {
+    // No v2 tree was booted with: identity comes from vigil's own.
+    t.is(layout.kind, 'v1');
+    t.is(layout.v2Mount, VIGIL_V2_MOUNT);
     t.true(v1.length > 0, 'v1 controllers are mounted');
   }
   // The v2 tree offers memory exactly where no v1 hierarchy took it.

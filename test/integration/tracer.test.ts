@@ -11,6 +11,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { DecodedEvent, ExitEvent, OomEvent, SignalEvent } from '../../src/events/decode.js';
+import { detectLayout } from '../../src/launcher/cgroups.js';
 import { rmdirRetry, startTicks } from '../helpers/tracer-harness.js';
 import { bpffsMount, drops, ensureTracer, openConsumer, removeTracer, unwatch, watch, type EventConsumer } from '../../src/tracer/tracer.js';
 
@@ -27,12 +28,12 @@ if (!hasBtf) {
   else test('tracer tests skipped: this kernel has no BTF (/sys/kernel/btf/vmlinux)', (t) => t.pass());
 }
 
-/** Our own cgroup v2 directory (hybrid: under /sys/fs/cgroup/unified). */
+/** Our own cgroup v2 directory (hybrid: under /sys/fs/cgroup/unified; v1 only: under vigil's /run/vigil/cgroup2). */
 function ownV2Dir(): string {
   const line = readFileSync('/proc/self/cgroup', 'utf8')
     .split('\n')
     .find((l) => l.startsWith('0::'));
-  const mount = existsSync('/sys/fs/cgroup/unified/cgroup.procs') ? '/sys/fs/cgroup/unified' : '/sys/fs/cgroup';
+  const mount = detectLayout().v2Mount; // v1-only host: vigil's own v2 tree (mounted here if need be)
   return path.join(mount, line ? line.slice(3) : '/');
 }
 

@@ -8,7 +8,7 @@
 # "stage2") runs the command from /cell/command with its output on the second
 # serial port and writes its exit status to the "result" 9p share.
 # Kernel command-line parameters read here:
-#   vigil.layout=v2|hybrid   vigil.btf=hidden   vigil.timeout=SECONDS
+#   vigil.layout=v2|hybrid|v1   vigil.btf=hidden   vigil.timeout=SECONDS
 if [ "${1:-}" = stage2 ]; then
   layout=$2; btf=$3; limit=$4
   bb=/run/vigil-cell/busybox
@@ -94,18 +94,22 @@ fi
 case "$layout" in
   v2)
     mount -t cgroup2 cgroup2 $r/sys/fs/cgroup || { say "cgroup2 mount failed"; finish 125; } ;;
-  hybrid)
+  hybrid|v1)
     # systemd's hybrid layout: each v1 controller on its own hierarchy, and a
     # controller-less v2 tree at /sys/fs/cgroup/unified. A controller the
     # kernel lacks in v1 (6.12: memory, cpuset) stays with the v2 tree.
+    # v1: the same without any v2 tree (a legacy, v1-only systemd host):
+    # vigil must mount one of its own.
     mount -t tmpfs -o mode=0755 cgroup $r/sys/fs/cgroup
     tail -n +2 /proc/cgroups | while read -r name _hierarchy _count enabled; do
       [ "$enabled" = 1 ] || continue
       mkdir -p "$r/sys/fs/cgroup/$name"
       mount -t cgroup -o "$name" cgroup "$r/sys/fs/cgroup/$name" 2>/dev/null || rmdir "$r/sys/fs/cgroup/$name"
     done
-    mkdir -p $r/sys/fs/cgroup/unified
-    mount -t cgroup2 cgroup2 $r/sys/fs/cgroup/unified || { say "cgroup2 mount failed"; finish 125; } ;;
+    if [ "$layout" = hybrid ]; then
+      mkdir -p $r/sys/fs/cgroup/unified
+      mount -t cgroup2 cgroup2 $r/sys/fs/cgroup/unified || { say "cgroup2 mount failed"; finish 125; }
+    fi ;;
   *) say "unknown layout $layout"; finish 125 ;;
 esac
 # As systemd does at boot: the v2 root hands every controller it has to its

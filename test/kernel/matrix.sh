@@ -3,7 +3,8 @@
 # print a table of cell, kernel, layout, result, tests passed/failed and time.
 #   test/kernel/matrix.sh [--tap FILE] [CELL...]     (npm run test:kernels)
 # Cells: host (this machine's kernel, no VM), and KERNEL-LAYOUT for KERNEL in
-# 5.10 6.1 6.12 and LAYOUT in v2 hybrid, plus 6.12-v2-nobtf (BTF masked: runs
+# 5.10 6.1 6.12 and LAYOUT in v2 hybrid, plus 5.10-v1 and 6.1-v1 (no v2 tree
+# mounted: vigil mounts its own) and 6.12-v2-nobtf (BTF masked: runs
 # btf-hidden-check.js instead of the suite). No CELL: every cell.
 # --tap FILE: also write every cell's TAP lines to FILE, test names prefixed
 # with the cell, and a "not ok" line for a cell that failed without a failing
@@ -15,7 +16,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 cache=${VIGIL_KERNEL_CACHE:-$repo/.cache/kernels}
 cd "$repo" || exit 2
-ALL_CELLS="host 5.10-v2 5.10-hybrid 6.1-v2 6.1-hybrid 6.12-v2 6.12-hybrid 6.12-v2-nobtf"
+ALL_CELLS="host 5.10-v2 5.10-hybrid 5.10-v1 6.1-v2 6.1-hybrid 6.1-v1 6.12-v2 6.12-hybrid 6.12-v2-nobtf"
 tap_out=
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -41,14 +42,16 @@ for cell in $cells; do
   case "$cell" in
     host)
       kernel=$(uname -r)
-      if [ -f /sys/fs/cgroup/cgroup.controllers ]; then layout=v2; else layout=hybrid; fi
+      if [ -f /sys/fs/cgroup/cgroup.controllers ]; then layout=v2
+      elif awk '$3 == "cgroup2" && $2 != "/run/vigil/cgroup2" { found = 1 } END { exit !found }' /proc/mounts; then layout=hybrid
+      else layout=v1; fi
       echo "matrix: cell host ($kernel, $layout)" >&2
       bash "$here/guest-suite.sh" > "$tap" 2> "$log"
       status=$? ;;
     *-*)
       IFS=- read -r kernel layout variant <<< "$cell"
       case "$kernel $layout ${variant:-}" in
-        "5.10 v2 "|"5.10 hybrid "|"6.1 v2 "|"6.1 hybrid "|"6.12 v2 "|"6.12 hybrid ") cmd=(test/kernel/guest-suite.sh); opts=() ;;
+        "5.10 v2 "|"5.10 hybrid "|"5.10 v1 "|"6.1 v2 "|"6.1 hybrid "|"6.1 v1 "|"6.12 v2 "|"6.12 hybrid ") cmd=(test/kernel/guest-suite.sh); opts=() ;;
         "6.12 v2 nobtf") cmd=(node dist/test/kernel/btf-hidden-check.js); opts=(--btf-hidden) ;;
         *) echo "matrix: unknown cell '$cell' (cells: $ALL_CELLS)" >&2; exit 2 ;;
       esac

@@ -3,7 +3,8 @@
 #   test/kernel/run-cell.sh [options] KERNEL LAYOUT -- CMD [ARG...]
 #     KERNEL   5.10, 6.1 or 6.12 (fetched and cached by fetch-kernel.sh)
 #     LAYOUT   v2 (pure cgroup v2: cgroup_no_v1=all) or hybrid (v1 controllers
-#              plus a v2 tree at /sys/fs/cgroup/unified)
+#              plus a v2 tree at /sys/fs/cgroup/unified) or v1 (v1 controllers
+#              and no v2 tree mounted at all: a legacy, v1-only host)
 #   options: --btf-hidden   mask /sys/kernel/btf in the guest
 #            --timeout S    stop the command after S seconds (default 900)
 #            --memory MIB   guest memory (default 2048)
@@ -40,8 +41,8 @@ done
 kernel=$1; layout=$2; shift 3
 case "$layout" in
   v2) layout_args="cgroup_no_v1=all" ;;
-  hybrid) layout_args="" ;;
-  *) die "unknown layout '$layout' (choose v2 or hybrid)" ;;
+  hybrid|v1) layout_args="" ;;
+  *) die "unknown layout '$layout' (choose v2, hybrid or v1)" ;;
 esac
 [ "$(id -u)" = 0 ] || die "run as root (the guest's command runs as root over a share of /)"
 for tool in qemu-system-x86_64 busybox; do

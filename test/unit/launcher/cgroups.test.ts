@@ -1,5 +1,5 @@
 import test from 'ava';
-import { detectLayout, ownCgroups, resolveParent, weightToShares } from '../../../src/launcher/cgroups.js';
+import { describeLayout, detectLayout, ownCgroups, readLayout, resolveParent, VIGIL_V2_MOUNT, weightToShares } from '../../../src/launcher/cgroups.js';
 import { UsageError } from '../../../src/util/errors.js';
 
 const HYBRID = `tmpfs /sys/fs/cgroup tmpfs rw 0 0
@@ -25,6 +25,30 @@ test('pure v2', (t) => {
 
 test('no v2 tree at all is refused in words', (t) => {
   t.throws(() => detectLayout('cgroup /sys/fs/cgroup/memory cgroup rw,memory 0 0\n'), { message: /no cgroup v2 hierarchy is mounted/ });
+});
+
+const V1_ONLY = `tmpfs /sys/fs/cgroup tmpfs ro 0 0
+cgroup /sys/fs/cgroup/memory cgroup rw,memory 0 0
+cgroup /sys/fs/cgroup/pids cgroup rw,pids 0 0
+`;
+
+test('v1 only: read as v1 with no v2 tree yet, and once vigil mounted its own the layout is v1 with identity from there', (t) => {
+  const before = readLayout(V1_ONLY);
+  t.is(before.kind, 'v1');
+  t.is(before.v2Mount, null);
+  const l = detectLayout(`${V1_ONLY}cgroup2 ${VIGIL_V2_MOUNT} cgroup2 rw,nosuid,nodev,noexec 0 0\n`);
+  t.is(l.kind, 'v1');
+  t.is(l.v2Mount, '/run/vigil/cgroup2');
+  t.deepEqual(l.v1Mounts, { memory: '/sys/fs/cgroup/memory', pids: '/sys/fs/cgroup/pids' });
+  t.is(describeLayout(l), "v1 (vigil's v2 tree at /run/vigil/cgroup2)");
+});
+
+test('a v2 tree the host mounts wins over vigil\'s own', (t) => {
+  const l = detectLayout(`cgroup2 ${VIGIL_V2_MOUNT} cgroup2 rw 0 0\n${HYBRID}`);
+  t.is(l.kind, 'hybrid');
+  t.is(l.v2Mount, '/sys/fs/cgroup/unified');
+  t.is(describeLayout(l), 'hybrid');
+  t.is(describeLayout(detectLayout(PURE)), 'v2');
 });
 
 test('own cgroups are read per hierarchy', (t) => {
