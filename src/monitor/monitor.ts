@@ -9,6 +9,7 @@ import { BPF_OBJECT_PATH } from '../paths.js';
 import type { DecodedEvent, ExitEvent, OomEvent, SignalEvent } from '../events/decode.js';
 import { recordStart, startProcess } from '../launcher/container.js';
 import { isAlive, signalIdentified } from '../launcher/proc.js';
+import { signalName } from '../util/signals.js';
 import { CONTAINER_RESTART_MARK, escalate, talliesFromRecords } from '../policy/escalation.js';
 import { DEFAULT_ESCALATION } from '../launcher/spec-ops.js';
 import { decide, describeDeath, isOperatorsDeath, type Death, type Decision } from '../policy/restart.js';
@@ -249,8 +250,8 @@ export class Monitor {
     const sender = senderOf(e, (id) => this.containerOfCgroup(id)?.name ?? null);
     this.reporter.emit({
       kind: 'signal', container: c?.name ?? null, process: proc?.name ?? null, pid: e.target.pid,
-      signal: e.signal, siCode: e.siCode, sender,
-      reason: `${e.target.comm} got signal ${e.signal} from ${sender ? describeSender(sender) : 'the kernel'}`,
+      signal: signalName(e.signal), siCode: e.siCode, sender,
+      reason: `${e.target.comm} got ${signalName(e.signal)} from ${sender ? describeSender(sender) : 'the kernel'}`,
     });
   }
 
@@ -341,7 +342,7 @@ export class Monitor {
    * few times a minute at most), through `vigil start`.
    */
   private onInitExit(c: ContainerState, e: ExitEvent): void {
-    const how = e.signal ? `killed by signal ${e.signal}` : `exit ${e.status}`;
+    const how = e.signal ? `killed by ${signalName(e.signal)}` : `exit ${e.status}`;
     if (c.operatorStop) {
       this.reporter.emit({ kind: 'stop', container: c.name, process: null, pid: e.task.pid, reason: `vigil-init ended (${how}): operator stop` });
       return;

@@ -92,7 +92,10 @@ serial('a kill is journaled as signal, exit and restart with increasing seq; vig
   const restarted = all.find((r) => r.kind === 'restart' && r.process === 'api')!;
   t.true(restarted.seq > exit.seq);
   t.is(restarted.pid, restart.pid);
-  t.true(all.find((r) => r.kind === 'signal' && r.pid === pid)!.seq < exit.seq);
+  const signal = all.find((r) => r.kind === 'signal' && r.pid === pid)!;
+  t.true(signal.seq < exit.seq);
+  t.is(signal.signal, 'SIGKILL', 'a signal record names its signal as an exit does');
+  t.regex(signal.reason, /got SIGKILL from/);
   // The monitor's own lines carry the journal's numbers.
   t.is(restart.seq, restarted.seq);
   // Human lines: seq, time, kind, who, reason.
