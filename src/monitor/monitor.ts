@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import { BPF_OBJECT_PATH } from '../paths.js';
 import type { DecodedEvent, ExitEvent, OomEvent, SignalEvent } from '../events/decode.js';
 import { recordStart, startProcess } from '../launcher/container.js';
-import { isAlive, signalIdentified } from '../launcher/proc.js';
+import { isAlive, signalIdentified, sleepSync } from '../launcher/proc.js';
 import { signalName } from '../util/signals.js';
 import { CONTAINER_RESTART_MARK, escalate, talliesFromRecords } from '../policy/escalation.js';
 import { DEFAULT_ESCALATION } from '../launcher/spec-ops.js';
@@ -37,6 +37,8 @@ import { openDegradedSource } from './degraded.js';
 
 const RECONCILE_INTERVAL_MS = 2000;
 const RECENT_LIMIT = 4096;
+/** How long a starting monitor waits for monitor.lock held by a CLI command's journal append. */
+const LOCK_PATIENCE_MS = 1000;
 /** Looks for the state to name a process that died at once (ms after its exit). */
 const CLAIM_DELAYS_MS = [20, 100, 500];
 /** setTimeout's limit; spec durations are capped far below it. */
@@ -88,7 +90,14 @@ export class Monitor {
   start(): void {
     fs.mkdirSync(this.store.root, { recursive: true });
     const fd = fs.openSync(this.store.monitorLockFile, 'w');
-    if (!flock(fd, true, false)) {
+    // A CLI command journaling while no monitor ran (journal/without-monitor.ts)
+    // holds the lock for milliseconds: that is not another monitor.
+    let locked = flock(fd, true, false);
+    for (let waited = 0; !locked && waited < LOCK_PATIENCE_MS; waited += 50) {
+      sleepSync(50);
+      locked = flock(fd, true, false);
+    }
+    if (!locked) {
       fs.closeSync(fd);
       throw new StateError(`another monitor is running for ${this.store.root}`);
     }
