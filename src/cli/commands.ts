@@ -83,6 +83,10 @@ export async function cmdRun(ctx: Context, argv: string[], createOnly = false): 
     cpus: 'string', cpuset: 'string', rootfs: 'string', privileged: 'boolean', 'cap-add': 'string', 'cap-drop': 'string', volume: 'list',
     bundle: 'string',
   }, { '-d': 'detach', '-b': 'bundle', '-v': 'volume' });
+  // run always returns once the container is started (a process's output goes
+  // to its log); -d is accepted for Docker's muscle memory and changes nothing.
+  // create starts nothing, so there -d would only mislead.
+  if (createOnly && p.flags.detach) throw new UsageError('vigil create starts nothing, so -d/--detach means nothing there (vigil run always returns once started)');
   let spec: ContainerSpec;
   let file: string | null = null;
   if (typeof p.flags.bundle === 'string') {

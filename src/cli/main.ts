@@ -12,7 +12,8 @@ const HELP = `vigil: a daemonless container launcher with an eBPF fault monitor
 
 usage: vigil [--root DIR] [--cgroup-parent P] COMMAND ...
 
-  run SPEC.yaml                 create and start a container; print its name
+  run [-d] SPEC.yaml            create and start a container; print its name and
+                                return (always: -d, as Docker's, changes nothing)
   run --name N [--memory 64M] [--cpus N] [--cpuset CPUS] [--restart POLICY]
       [--rootfs DIR] [--privileged] [--cap-add A,B] [--cap-drop A,B]
       [--network none|host] [-v SRC:DST[:ro]]... -- CMD ARG...
