@@ -3,20 +3,21 @@
  * the journal (journal.ts): the monitor, which holds `monitor.lock` for its
  * life. A CLI command that wants a record while no monitor runs takes that
  * same lock for the few milliseconds of its append, so a monitor never opens
- * the journal meanwhile; when a monitor holds it, nothing is written here and
- * the monitor's own records stand (no record twice).
+ * the journal meanwhile (another command's brief hold is waited out, see
+ * state/monitor-lock.ts); when a monitor holds it, nothing is written here
+ * and the monitor's own records stand (no record twice).
  */
 import fs from 'node:fs';
 import type { Store } from '../state/store.js';
-import { flock } from '../tracer/native.js';
+import { takeMonitorLock } from '../state/monitor-lock.js';
 import { journalDir, JournalWriter, type JournalEntry, type JournalRecord } from './journal.js';
 
 /** The records as stored, or null when a monitor runs (it owns the journal). */
 export function appendWithoutMonitor(store: Store, entries: JournalEntry[]): JournalRecord[] | null {
   fs.mkdirSync(store.root, { recursive: true });
-  const fd = fs.openSync(store.monitorLockFile, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
+  const fd = takeMonitorLock(store, true);
+  if (fd === null || fd === 'absent') return null;
   try {
-    if (!flock(fd, true, false)) return null;
     const journal = JournalWriter.open(journalDir(store.root));
     try {
       return entries.map((e) => journal.append(e));

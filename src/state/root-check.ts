@@ -10,6 +10,8 @@ import path from 'node:path';
 
 /** Trees the kernel serves: never state, whatever file system a host mounts there. */
 const KERNEL_TREES = ['/proc', '/sys', '/dev'];
+/** A plain tmpfs under /dev that may hold state (the benchmarks keep theirs in RAM there). */
+const SHARED_MEMORY = '/dev/shm';
 
 /** statfs f_type of kernel pseudo file systems (linux/magic.h) that can sit anywhere. */
 const PSEUDO_FS: ReadonlyMap<number, string> = new Map([
@@ -56,7 +58,7 @@ export function stateRootProblem(root: string): string | null {
   const { real, existing } = realOrAncestor(root);
   const shown = real === path.resolve(root) ? '' : ` (it resolves to ${real})`;
   const own = 'the state root must be a plain directory vigil can own';
-  const tree = KERNEL_TREES.find((t) => under(real, t));
+  const tree = under(real, SHARED_MEMORY) ? undefined : KERNEL_TREES.find((t) => under(real, t));
   if (tree) return `a path under ${tree}, which the kernel serves${shown}; ${own}`;
   let type: number;
   try {
