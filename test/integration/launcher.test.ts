@@ -119,6 +119,16 @@ serial('a mount target outside the private directories is refused by the spec ch
   t.is(inner.status, 125);
   t.regex(inner.stderr, new RegExp(`mount target \\(must exist on the host or lie under /tmp, /run or /dev\\) '${target}': ENOENT`));
   t.deepEqual(env.leftovers(['badmnt']), []);
+  // Through a host symlink to /proc/sys the target exists in the container too:
+  // the helper refuses the path it really leads to, as the spec check refuses the string.
+  fs.symlinkSync('/proc/sys', path.join(linkDir, 'sys'));
+  const viaLink = path.join(linkDir, 'sys', 'kernel');
+  const led = env.cli('run', env.writeSpec('badmnt', env.spec('badmnt', [{ name: 'x', command: ['/bin/true'] }], {
+    mounts: [{ source: os.tmpdir(), target: viaLink }],
+  })));
+  t.is(led.status, 125);
+  t.regex(led.stderr, new RegExp(`mount target \\(leads into /proc, /sys or the /dev that vigil mounts itself\\) '${viaLink}': EPERM`));
+  t.deepEqual(env.leftovers(['badmnt']), []);
 });
 
 serial('run -- CMD makes a one-process container, and a name can be used once', (t) => {
