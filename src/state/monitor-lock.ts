@@ -19,8 +19,8 @@ const RETRY_MS = 10;
 
 /**
  * The lock, taken (close the descriptor to release it), or null when a
- * monitor holds it. `create: false` answers null-free for a root with no lock
- * file yet: 'absent' (no monitor ever ran there).
+ * monitor holds it; with `create: false` and no lock file yet, 'absent' (no
+ * monitor ever ran there, and nothing is made by asking).
  */
 export function takeMonitorLock(store: Store, create: boolean): number | null | 'absent' {
   let fd: number;
