@@ -18,6 +18,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -95,11 +96,33 @@ static int is_private_path(const char *target)
 }
 
 /*
+ * Where vigil's own layout mounts for the container itself: the spec check's
+ * rule (src/launcher/mount-targets.ts), applied here to the path a target
+ * really leads to, since a symlink on the way (a host symlink in image-less
+ * mode, one in a directory rootfs) is invisible to a check of the string.
+ */
+static bool vigil_owned_path(const char *p)
+{
+	static const char *const trees[] = {
+		"/proc", "/sys", "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom",
+		"/dev/tty", "/dev/ptmx", "/dev/pts", "/dev/fd", "/dev/stdin", "/dev/stdout", "/dev/stderr",
+	};
+	if (!strcmp(p, "/") || !strcmp(p, "/dev"))
+		return true;
+	for (size_t i = 0; i < sizeof(trees) / sizeof(trees[0]); i++) {
+		size_t n = strlen(trees[i]);
+		if (!strncmp(p, trees[i], n) && (p[n] == '\0' || p[n] == '/'))
+			return true;
+	}
+	return false;
+}
+
+/*
  * Bind a user mount, after pivot_root: the source was cloned on the host
  * (open_tree) into a detached tree, and the target is resolved inside the
  * container's root, so a symlink in a directory rootfs cannot lead outside it.
  */
-static void bind_user_mount(const struct mount_spec *m, int source_fd, bool host_root)
+static void bind_user_mount(const struct mount_spec *m, int source_fd, bool host_root, bool own_layout)
 {
 	struct stat src_st, dst_st;
 	must(fstat(source_fd, &src_st), "stat(mount source)", m->source);
@@ -123,6 +146,15 @@ static void bind_user_mount(const struct mount_spec *m, int source_fd, bool host
 			if (fd < 0)
 				fail_child(efd, "create(mount target)", m->target);
 			close(fd);
+		}
+	}
+	if (own_layout) {
+		char real[PATH_MAX];
+		if (!realpath(m->target, real))
+			fail_child(efd, "resolve(mount target)", m->target);
+		if (vigil_owned_path(real)) {
+			errno = EPERM;
+			fail_child(efd, "mount target (leads into /proc, /sys or the /dev that vigil mounts itself)", m->target);
 		}
 	}
 	must(move_mount(source_fd, "", AT_FDCWD, m->target, MOVE_MOUNT_F_EMPTY_PATH), "bind mount", m->target);
@@ -442,7 +474,7 @@ static void container_init_child(const struct helper_config *cfg, int init_fd)
 	must(mount("tmpfs", "/dev", "tmpfs", MS_NOSUID, "mode=755"), "mount tmpfs", "/dev");
 	make_devices();
 	for (size_t i = 0; i < cfg->n_mounts; i++) {
-		bind_user_mount(&cfg->mounts[i], source_fds[i], host_root);
+		bind_user_mount(&cfg->mounts[i], source_fds[i], host_root, true);
 		close(source_fds[i]);
 	}
 	if (!cfg->privileged)
@@ -459,7 +491,7 @@ static void explicit_layout(const struct helper_config *cfg, const int *source_f
 		} else if (cfg->mounts[i].fstype) {
 			filesystem_mount(&cfg->mounts[i]);
 		} else {
-			bind_user_mount(&cfg->mounts[i], source_fds[i], false);
+			bind_user_mount(&cfg->mounts[i], source_fds[i], false, false);
 			close(source_fds[i]);
 		}
 	}

@@ -6,7 +6,7 @@ import { loadBundle } from '../launcher/oci-load.js';
 import { generation, logPolicyOf, readLog, rotateContainerLogs } from '../state/log-rotation.js';
 import { currentHolder, restartDependents, startHeld } from '../launcher/dependencies.js';
 import { NAME_PATTERN, parseSpec, validateSpec, type ContainerSpec } from '../launcher/spec.js';
-import type { Store } from '../state/store.js';
+import type { ContainerState, Store } from '../state/store.js';
 import { HostError, SpecError, StateError, UsageError } from '../util/errors.js';
 import { parseSignal } from '../util/signals.js';
 import { expectPositionals, parseArgs, seconds } from './args.js';
@@ -83,6 +83,10 @@ export async function cmdRun(ctx: Context, argv: string[], createOnly = false): 
     cpus: 'string', cpuset: 'string', rootfs: 'string', privileged: 'boolean', 'cap-add': 'string', 'cap-drop': 'string', volume: 'list',
     bundle: 'string',
   }, { '-d': 'detach', '-b': 'bundle', '-v': 'volume' });
+  // run always returns once the container is started (a process's output goes
+  // to its log); -d is accepted for Docker's muscle memory and changes nothing.
+  // create starts nothing, so there -d would only mislead.
+  if (createOnly && p.flags.detach) throw new UsageError('vigil create starts nothing, so -d/--detach means nothing there (vigil run always returns once started)');
   let spec: ContainerSpec;
   let file: string | null = null;
   if (typeof p.flags.bundle === 'string') {
@@ -119,13 +123,53 @@ export async function cmdRun(ctx: Context, argv: string[], createOnly = false): 
   return 0;
 }
 
+type OperatorVerb = 'start' | 'stop' | 'restart';
+
+/**
+ * An operator's start, stop or restart from the command line, journaled as the
+ * monitor's control socket journals one (monitor/control.ts): `operator` when
+ * asked, then `start`/`stop` when done (or `operator` again when it failed).
+ * The CLI writes them only while no monitor runs; a running monitor owns the
+ * journal, and a request over its socket (which runs this very command as its
+ * child) is journaled there, so nothing is recorded twice.
+ */
+async function journaledOperator<T>(ctx: Context, verb: OperatorVerb, name: string, proc: string | null, act: () => T | Promise<T>): Promise<T> {
+  const before = NAME_PATTERN.test(name) ? ctx.store.tryRead(name) : null;
+  if (!before) return act(); // refused as "no container named", with nothing to record
+  const target = proc ? `${name}/${proc}` : name;
+  const pidOf = (s: ContainerState | null) => (proc ? s?.processes.find((p) => p.name === proc)?.pid ?? null : s?.init?.pid ?? null);
+  const { appendWithoutMonitor } = await import('../journal/without-monitor.js');
+  const record = (kind: 'operator' | 'start' | 'stop', pid: number | null, reason: string) => {
+    try {
+      appendWithoutMonitor(ctx.store, [{ kind, container: name, process: proc, pid, action: verb, peerPid: process.pid, reason }]);
+    } catch (err) {
+      // The operator's command goes on without its record, as the monitor goes on without its journal.
+      process.stderr.write(`vigil: journal: ${(err as Error).message}; the ${verb} goes on unrecorded\n`);
+    }
+  };
+  record('operator', pidOf(before), `operator ${verb} of ${target} asked on the command line (pid ${process.pid}, no monitor running)`);
+  let result: T;
+  try {
+    result = await act();
+  } catch (err) {
+    record('operator', pidOf(before), `operator ${verb} of ${target} failed: ${(err as Error).message}`);
+    throw err;
+  }
+  const after = ctx.store.tryRead(name);
+  if (verb === 'stop') record('stop', pidOf(before), `operator stop of ${target} done: not restarted`);
+  else record('start', pidOf(after), `operator ${verb} of ${target} done`);
+  return result;
+}
+
 export async function cmdStart(ctx: Context, argv: string[]): Promise<number> {
   const [name, proc] = expectPositionals(parseArgs(argv, {}), 1, 2, 'vigil start NAME [PROCESS]');
-  if (proc) startStoppedProcess(ctx.store, name, proc);
-  else {
-    startContainer(ctx.store, name);
-    await startHeldProcesses(ctx, name);
-  }
+  await journaledOperator(ctx, 'start', name, proc ?? null, async () => {
+    if (proc) startStoppedProcess(ctx.store, name, proc);
+    else {
+      startContainer(ctx.store, name);
+      await startHeldProcesses(ctx, name);
+    }
+  });
   ctx.out(`${name}${proc ? `/${proc}` : ''}\n`);
   return 0;
 }
@@ -154,18 +198,20 @@ export function cmdInspect(ctx: Context, argv: string[]): number {
   return 0;
 }
 
-export function cmdStop(ctx: Context, argv: string[]): number {
+export async function cmdStop(ctx: Context, argv: string[]): Promise<number> {
   const p = parseArgs(argv, { time: 'string' }, { '-t': 'time', '--timeout': 'time' });
   const [name, proc] = expectPositionals(p, 1, 2, 'vigil stop NAME [PROCESS] [-t SECS]');
   const timeoutMs = seconds(p.flags.time, '-t', 10) * 1000;
-  if (proc) stopProcess(ctx.store, name, proc, timeoutMs);
-  else {
-    const s = ctx.store.read(name);
-    // A live init under another state is a start killed half-way: stopping it is what was asked.
-    const live = s.init !== null && isAlive(s.init.pid, s.init.startTime);
-    if (s.state !== 'running' && s.state !== 'stopping' && !live) throw new StateError(`container "${name}" is ${s.state}`);
-    stopContainer(ctx.store, name, timeoutMs);
-  }
+  await journaledOperator(ctx, 'stop', name, proc ?? null, () => {
+    if (proc) stopProcess(ctx.store, name, proc, timeoutMs);
+    else {
+      const s = ctx.store.read(name);
+      // A live init under another state is a start killed half-way: stopping it is what was asked.
+      const live = s.init !== null && isAlive(s.init.pid, s.init.startTime);
+      if (s.state !== 'running' && s.state !== 'stopping' && !live) throw new StateError(`container "${name}" is ${s.state}`);
+      stopContainer(ctx.store, name, timeoutMs);
+    }
+  });
   ctx.out(`${name}${proc ? `/${proc}` : ''}\n`);
   return 0;
 }
@@ -174,18 +220,20 @@ export async function cmdRestart(ctx: Context, argv: string[]): Promise<number> 
   const p = parseArgs(argv, { time: 'string' }, { '-t': 'time' });
   const [name, proc] = expectPositionals(p, 1, 2, 'vigil restart NAME [PROCESS] [-t SECS]');
   const timeoutMs = seconds(p.flags.time, '-t', 10) * 1000;
-  if (proc) {
-    stopProcess(ctx.store, name, proc, timeoutMs);
-    startStoppedProcess(ctx.store, name, proc);
-    // dependsOn: what depends on it is restarted after it, in order.
-    await restartDependents(ctx.store, name, proc, `restarted along with ${proc} (operator restart)`, timeoutMs, currentHolder(), (n) => {
-      if (!n.started) process.stderr.write(`vigil: ${name}/${n.process} ${n.note}\n`);
-    });
-  } else {
-    if (ctx.store.read(name).state === 'running') stopContainer(ctx.store, name, timeoutMs);
-    startContainer(ctx.store, name);
-    await startHeldProcesses(ctx, name);
-  }
+  await journaledOperator(ctx, 'restart', name, proc ?? null, async () => {
+    if (proc) {
+      stopProcess(ctx.store, name, proc, timeoutMs);
+      startStoppedProcess(ctx.store, name, proc);
+      // dependsOn: what depends on it is restarted after it, in order.
+      await restartDependents(ctx.store, name, proc, `restarted along with ${proc} (operator restart)`, timeoutMs, currentHolder(), (n) => {
+        if (!n.started) process.stderr.write(`vigil: ${name}/${n.process} ${n.note}\n`);
+      });
+    } else {
+      if (ctx.store.read(name).state === 'running') stopContainer(ctx.store, name, timeoutMs);
+      startContainer(ctx.store, name);
+      await startHeldProcesses(ctx, name);
+    }
+  });
   ctx.out(`${name}${proc ? `/${proc}` : ''}\n`);
   return 0;
 }

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import { PACKAGE_ROOT } from '../paths.js';
 import { Store } from '../state/store.js';
+import { stateRootProblem } from '../state/root-check.js';
 import { cmdExec } from './exec.js';
 import { cmdTop } from './top.js';
 import { ControlError, HelperError, HostError, NotFoundError, SpecError, StateError, UnsupportedError, UsageError, VigilError } from '../util/errors.js';
@@ -11,7 +12,8 @@ const HELP = `vigil: a daemonless container launcher with an eBPF fault monitor
 
 usage: vigil [--root DIR] [--cgroup-parent P] COMMAND ...
 
-  run SPEC.yaml                 create and start a container; print its name
+  run [-d] SPEC.yaml            create and start a container; print its name and
+                                return (always: -d, as Docker's, changes nothing)
   run --name N [--memory 64M] [--cpus N] [--cpuset CPUS] [--restart POLICY]
       [--rootfs DIR] [--privileged] [--cap-add A,B] [--cap-drop A,B]
       [--network none|host] [-v SRC:DST[:ro]]... -- CMD ARG...
@@ -57,15 +59,16 @@ export function exitCodeOf(err: unknown): number {
 
 export async function main(argv: string[]): Promise<number> {
   let root = process.env.VIGIL_ROOT || undefined;
+  let rootOption = 'VIGIL_ROOT';
   let cgroupParent = process.env.VIGIL_CGROUP_PARENT || DEFAULT_CGROUP_PARENT;
   let i = 0;
   for (; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--root' || a === '--cgroup-parent') {
       if (i + 1 >= argv.length) throw new UsageError(`option ${a} needs a value`);
-      if (a === '--root') root = argv[++i];
+      if (a === '--root') [root, rootOption] = [argv[++i], '--root'];
       else cgroupParent = argv[++i];
-    } else if (a.startsWith('--root=')) root = a.slice(7);
+    } else if (a.startsWith('--root=')) [root, rootOption] = [a.slice(7), '--root'];
     else if (a.startsWith('--cgroup-parent=')) cgroupParent = a.slice(16);
     else break;
   }
@@ -78,6 +81,10 @@ export async function main(argv: string[]): Promise<number> {
   if (command === '--version' || command === 'version') {
     out(`vigil ${JSON.parse(fs.readFileSync(`${PACKAGE_ROOT}/package.json`, 'utf8')).version}\n`);
     return 0;
+  }
+  if (root !== undefined) {
+    const problem = stateRootProblem(root);
+    if (problem) throw new UsageError(`${rootOption} ${root}: ${problem}`);
   }
   const ctx: Context = { store: new Store(root), cgroupParent, out };
   switch (command) {

@@ -97,6 +97,11 @@ export class ControlServer {
     fs.rmSync(this.socketPath, { force: true });
   }
 
+  /** Bytes written to subscribers that their sockets still hold unsent: bounded by about queueBytes each. */
+  get queuedBytes(): number {
+    return [...this.connections].reduce((n, c) => n + (c.sub ? c.socket.writableLength : 0), 0);
+  }
+
   get subscriberCount(): number {
     return [...this.connections].filter((c) => c.sub).length;
   }

@@ -12,6 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { HostError } from '../util/errors.js';
+import { signalName } from '../util/signals.js';
 import { decodeFrames, encodeFrame, FrameTooLargeError, MAX_RECORD_BYTES } from './frame.js';
 
 export const JOURNAL_KINDS = ['exit', 'signal', 'oom', 'restart', 'give-up', 'health', 'operator', 'start', 'stop', 'lost', 'monitor', 'error'] as const;
@@ -41,6 +42,17 @@ const LONG_REASON = 4096;
 
 export function journalDir(root: string): string {
   return path.join(root, 'journal');
+}
+
+/**
+ * A record's `signal` is a name ("SIGKILL"), as SPEC shows it in `inspect`,
+ * on every kind of record: monitors before this rule stored the number on
+ * `signal` records. The one place both are made alike: what is appended and
+ * what is read back (older journals included).
+ */
+function withSignalName(record: JournalRecord): JournalRecord {
+  if (typeof record['signal'] === 'number') record['signal'] = signalName(record['signal']);
+  return record;
 }
 
 export function isJournalRecord(v: unknown): v is JournalRecord {
@@ -124,7 +136,7 @@ export class JournalWriter {
 
   /** Number, stamp and store one record; returns it as stored. */
   append(entry: JournalEntry): JournalRecord {
-    const record = plain({ seq: this.seq + 1, time: new Date().toISOString(), ...entry }) as JournalRecord;
+    const record = withSignalName(plain({ seq: this.seq + 1, time: new Date().toISOString(), ...entry }) as JournalRecord);
     let frame: Buffer;
     try {
       frame = encodeFrame(record, MAX_RECORD_BYTES);
@@ -298,7 +310,7 @@ export class JournalReader {
   private take(result: ReturnType<typeof decodeFrames>, out: JournalRecord[], segment: string, isTail: boolean): void {
     for (const v of result.values) {
       if (isJournalRecord(v) && v.seq > this.last) {
-        out.push(v);
+        out.push(withSignalName(v));
         this.last = v.seq;
       }
     }

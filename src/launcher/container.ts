@@ -11,6 +11,7 @@ import { HostError, NotFoundError, StateError, VigilError } from '../util/errors
 import { ensureTracer, removeTracer, tracerSupport, unwatch, watch } from '../tracer/tracer.js';
 import { flock } from '../tracer/native.js';
 import type { ContainerState, ProcessState, Store } from '../state/store.js';
+import { monitorHoldsLock } from '../state/monitor-lock.js';
 import { cgroupDirs, createCgroups, detectLayout, killCgroupProcesses, removeCgroups, type ContainerCgroups } from './cgroups.js';
 import { runHelper, runHelperSync, type HelperConfig, type HelperResult } from './helper.js';
 import { checkSpecOnHost } from './host-checks.js';
@@ -446,7 +447,7 @@ export function retireTracerIfUnused(store: Store): boolean {
 }
 
 export function monitorRunning(store: Store): boolean {
-  return lockHeldElsewhere(store.monitorLockFile);
+  return monitorHoldsLock(store);
 }
 
 /** Run `vigil run` as one step: a container that fails to start is removed again. */

@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { policyContradictions } from '../policy/consistency.js';
+import { ownedTargetProblem } from './mount-targets.js';
 import { SpecError, type SpecIssue } from '../util/errors.js';
 import { ms, parseDuration, parseSize, type Millis } from '../util/units.js';
 import type { OciLayout } from './oci-bundle.js';
@@ -418,7 +419,8 @@ export function validateSpec(input: unknown, file: string | null = null): Contai
       const source = c.absolutePath(mo.source, `${p}.source`);
       const target = c.absolutePath(mo.target, `${p}.target`);
       const readonly = mo.readonly === undefined ? false : c.boolean(mo.readonly, `${p}.readonly`);
-      if (target === '/') c.fail(`${p}.target`, 'cannot mount over the container root');
+      const owned = target === undefined ? null : ownedTargetProblem(target);
+      if (owned) c.fail(`${p}.target`, owned);
       if (source && target && readonly !== undefined) mounts.push({ source, target, readonly });
     });
   }

@@ -9,7 +9,8 @@ import { BPF_OBJECT_PATH } from '../paths.js';
 import type { DecodedEvent, ExitEvent, OomEvent, SignalEvent } from '../events/decode.js';
 import { describeLayout, detectLayout } from '../launcher/cgroups.js';
 import { recordStart, startProcess } from '../launcher/container.js';
-import { isAlive, signalIdentified } from '../launcher/proc.js';
+import { isAlive, signalIdentified, sleepSync } from '../launcher/proc.js';
+import { signalName } from '../util/signals.js';
 import { CONTAINER_RESTART_MARK, escalate, talliesFromRecords } from '../policy/escalation.js';
 import { DEFAULT_ESCALATION } from '../launcher/spec-ops.js';
 import { decide, describeDeath, isOperatorsDeath, type Death, type Decision } from '../policy/restart.js';
@@ -37,6 +38,8 @@ import { openDegradedSource } from './degraded.js';
 
 const RECONCILE_INTERVAL_MS = 2000;
 const RECENT_LIMIT = 4096;
+/** How long a starting monitor waits for monitor.lock held by a CLI command's journal append. */
+const LOCK_PATIENCE_MS = 1000;
 /** Looks for the state to name a process that died at once (ms after its exit). */
 const CLAIM_DELAYS_MS = [20, 100, 500];
 /** setTimeout's limit; spec durations are capped far below it. */
@@ -88,7 +91,14 @@ export class Monitor {
   start(): void {
     fs.mkdirSync(this.store.root, { recursive: true });
     const fd = fs.openSync(this.store.monitorLockFile, 'w');
-    if (!flock(fd, true, false)) {
+    // A CLI command journaling while no monitor ran (journal/without-monitor.ts)
+    // holds the lock for milliseconds: that is not another monitor.
+    let locked = flock(fd, true, false);
+    for (let waited = 0; !locked && waited < LOCK_PATIENCE_MS; waited += 50) {
+      sleepSync(50);
+      locked = flock(fd, true, false);
+    }
+    if (!locked) {
       fs.closeSync(fd);
       throw new StateError(`another monitor is running for ${this.store.root}`);
     }
@@ -257,8 +267,8 @@ export class Monitor {
     const sender = senderOf(e, (id) => this.containerOfCgroup(id)?.name ?? null);
     this.reporter.emit({
       kind: 'signal', container: c?.name ?? null, process: proc?.name ?? null, pid: e.target.pid,
-      signal: e.signal, siCode: e.siCode, sender,
-      reason: `${e.target.comm} got signal ${e.signal} from ${sender ? describeSender(sender) : 'the kernel'}`,
+      signal: signalName(e.signal), siCode: e.siCode, sender,
+      reason: `${e.target.comm} got ${signalName(e.signal)} from ${sender ? describeSender(sender) : 'the kernel'}`,
     });
   }
 
@@ -349,7 +359,7 @@ export class Monitor {
    * few times a minute at most), through `vigil start`.
    */
   private onInitExit(c: ContainerState, e: ExitEvent): void {
-    const how = e.signal ? `killed by signal ${e.signal}` : `exit ${e.status}`;
+    const how = e.signal ? `killed by ${signalName(e.signal)}` : `exit ${e.status}`;
     if (c.operatorStop) {
       this.reporter.emit({ kind: 'stop', container: c.name, process: null, pid: e.task.pid, reason: `vigil-init ended (${how}): operator stop` });
       return;

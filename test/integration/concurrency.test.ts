@@ -8,6 +8,7 @@ import test from 'ava';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { journalDir, readJournal } from '../../src/journal/journal.js';
 import { KernelEnv, VIGIL, type CliResult } from '../helpers/kernel-env.js';
 import { kernelSerial } from '../helpers/kernel-test.js';
 
@@ -55,6 +56,12 @@ serial(`${N} containers created, inspected and removed by ${N} parallel CLI proc
   mixed.forEach((r, i) => t.is(r.status, 0, `call ${i}: ${r.stderr}`));
   const ps = JSON.parse(mixed[mixed.length - 1].stdout) as Array<{ name: string; state: string }>;
   t.deepEqual(ps.map((c) => c.name).sort(), [...names].sort());
+  // With no monitor each stop journals itself; five at once wait out each other's hold of monitor.lock.
+  const journaled = readJournal(journalDir(env.root)).records;
+  t.deepEqual(journaled.map((r) => r.seq), journaled.map((_, i) => i + 1), 'one journal, numbered without gaps');
+  for (const n of names.slice(0, 5)) {
+    t.deepEqual(journaled.filter((r) => r.container === n).map((r) => r.kind), ['operator', 'stop'], `${n}'s stop is journaled`);
+  }
 
   const rms = await Promise.all(names.map((n) => cli('rm', '-f', n)));
   rms.forEach((r, i) => t.is(r.status, 0, `rm ${names[i]}: ${r.stderr}`));

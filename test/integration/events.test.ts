@@ -14,7 +14,7 @@ import readline from 'node:readline';
 import { ControlClient } from '../../src/control/client.js';
 import { controlSocketPath, type ServerMessage } from '../../src/control/protocol.js';
 import { encodeFrame, FrameStream } from '../../src/journal/frame.js';
-import { CURRENT_SEGMENT, journalDir, JournalWriter, type JournalRecord } from '../../src/journal/journal.js';
+import { CURRENT_SEGMENT, journalDir, JournalWriter, readJournal, type JournalRecord } from '../../src/journal/journal.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { KernelEnv, TESTBIN_IN_CONTAINER, until as waitUntil, VIGIL, type MonitorProcess } from '../helpers/kernel-env.js';
 import { kernelSerial } from '../helpers/kernel-test.js';
@@ -92,7 +92,10 @@ serial('a kill is journaled as signal, exit and restart with increasing seq; vig
   const restarted = all.find((r) => r.kind === 'restart' && r.process === 'api')!;
   t.true(restarted.seq > exit.seq);
   t.is(restarted.pid, restart.pid);
-  t.true(all.find((r) => r.kind === 'signal' && r.pid === pid)!.seq < exit.seq);
+  const signal = all.find((r) => r.kind === 'signal' && r.pid === pid)!;
+  t.true(signal.seq < exit.seq);
+  t.is(signal.signal, 'SIGKILL', 'a signal record names its signal as an exit does');
+  t.regex(signal.reason, /got SIGKILL from/);
   // The monitor's own lines carry the journal's numbers.
   t.is(restart.seq, restarted.seq);
   // Human lines: seq, time, kind, who, reason.
@@ -202,8 +205,11 @@ serial('restart and stop over the socket go through the launcher as operator int
     await sleep(500);
     t.false(monitor.lines.slice(from2).some((l) => l.kind === 'restart' && l.process === 'api'), 'no automatic restart answers the stop');
     t.is(env.inspect(t, 'svc').processes.find((p) => p.name === 'api')!.state, 'stopped');
-    const journaled = events('--since', String(restarted.seq)).map((r) => r.kind);
+    const since = events('--since', String(restarted.seq));
+    const journaled = since.map((r) => r.kind);
     t.true(journaled.includes('operator') && journaled.includes('stop'));
+    t.is(since.filter((r) => r.kind === 'operator' && /operator stop of svc\/api asked/.test(r.reason)).length, 1, 'the stop is asked once');
+    t.false(since.some((r) => /on the command line/.test(r.reason)), 'the monitor\'s own child (vigil stop) adds no record of its own');
     env.ok(t, 'start', 'svc', 'api');
   } finally {
     client.close();
@@ -301,4 +307,33 @@ serial('a subscriber that never reads does not delay a restart, and is told what
   t.false(sent.includes(exit.seq));
   t.log(`the stuck subscriber was sent ${sent.length} records and missed ${missed.from}..${missed.to}`);
   stuck.destroy();
+});
+
+// Found by trying to break it: with no monitor running, an operator's command left no trace in the journal.
+serial('without a monitor, vigil stop, start and restart journal the operator\'s intent themselves; a new monitor numbers on', async (t) => {
+  t.is(await monitor.stop('SIGTERM'), 0);
+  const last = readJournal(journalDir(env.root)).records.at(-1)!.seq;
+  const apiPid = pidOf(t, 'api');
+  env.ok(t, 'stop', '-t', '1', 'svc', 'api');
+  env.ok(t, 'start', 'svc', 'api');
+  const startedPid = pidOf(t, 'api');
+  const again = env.cli('start', 'svc', 'api');
+  t.is(again.status, 1, 'starting a running process fails');
+  env.ok(t, 'restart', 'svc');
+  const got = events('--since', String(last + 1));
+  t.deepEqual(got.map((r) => [r.seq - last, r.kind, r.process, r.action]), [
+    [1, 'operator', 'api', 'stop'], [2, 'stop', 'api', 'stop'],
+    [3, 'operator', 'api', 'start'], [4, 'start', 'api', 'start'],
+    [5, 'operator', 'api', 'start'], [6, 'operator', 'api', 'start'],
+    [7, 'operator', null, 'restart'], [8, 'start', null, 'restart'],
+  ]);
+  t.regex(got[0].reason, /^operator stop of svc\/api asked on the command line \(pid \d+, no monitor running\)$/);
+  t.is(got[0].pid, apiPid);
+  t.is(got[1].reason, 'operator stop of svc/api done: not restarted');
+  t.is(got[3].pid, startedPid, 'the start names the new pid');
+  t.regex(got[5].reason, /^operator start of svc\/api failed: /);
+  t.is(got[7].pid, env.inspect(t, 'svc').pid);
+  monitor = env.startMonitor();
+  const watching = await monitor.waitFor((l) => l.kind === 'monitor' && /watching/.test(l.reason));
+  t.true(watching.seq > got.at(-1)!.seq, 'the monitor continues the numbering after the CLI\'s records');
 });

@@ -100,12 +100,34 @@ serial('a mount target outside the private directories is refused by the spec ch
   t.is(r.status, 2);
   t.regex(r.stderr, /mounts\[0\]\.target: "\/no-such-dir-on-host\/x" does not exist on the host/);
   t.deepEqual(env.leftovers(['badmnt']), []);
-  // /proc/OUR_PID exists on the host but not in the container's pid namespace: the helper's own check
-  const inner = env.cli('run', env.writeSpec('badmnt', env.spec('badmnt', [{ name: 'x', command: ['/bin/true'] }], {
+  // A target in /proc is vigil's own mount: refused by the spec check.
+  const proc = env.cli('run', env.writeSpec('badmnt', env.spec('badmnt', [{ name: 'x', command: ['/bin/true'] }], {
     mounts: [{ source: os.tmpdir(), target: `/proc/${process.pid}/task` }],
   })));
+  t.is(proc.status, 2);
+  t.regex(proc.stderr, new RegExp(`mounts\\[0\\]\\.target: "/proc/${process.pid}/task" lies in /proc, which vigil mounts for the container itself`));
+  t.deepEqual(env.leftovers(['badmnt']), []);
+  // Through a host symlink to /proc/OUR_PID the target exists on the host but not
+  // in the container's pid namespace: the helper's own check.
+  const linkDir = fs.mkdtempSync('/var/tmp/vigil-test-link-');
+  t.teardown(() => fs.rmSync(linkDir, { recursive: true, force: true }));
+  fs.symlinkSync(`/proc/${process.pid}`, path.join(linkDir, 'pid'));
+  const target = path.join(linkDir, 'pid', 'task');
+  const inner = env.cli('run', env.writeSpec('badmnt', env.spec('badmnt', [{ name: 'x', command: ['/bin/true'] }], {
+    mounts: [{ source: os.tmpdir(), target }],
+  })));
   t.is(inner.status, 125);
-  t.regex(inner.stderr, new RegExp(`mount target \\(must exist on the host or lie under /tmp, /run or /dev\\) '/proc/${process.pid}/task': ENOENT`));
+  t.regex(inner.stderr, new RegExp(`mount target \\(must exist on the host or lie under /tmp, /run or /dev\\) '${target}': ENOENT`));
+  t.deepEqual(env.leftovers(['badmnt']), []);
+  // Through a host symlink to /proc/sys the target exists in the container too:
+  // the helper refuses the path it really leads to, as the spec check refuses the string.
+  fs.symlinkSync('/proc/sys', path.join(linkDir, 'sys'));
+  const viaLink = path.join(linkDir, 'sys', 'kernel');
+  const led = env.cli('run', env.writeSpec('badmnt', env.spec('badmnt', [{ name: 'x', command: ['/bin/true'] }], {
+    mounts: [{ source: os.tmpdir(), target: viaLink }],
+  })));
+  t.is(led.status, 125);
+  t.regex(led.stderr, new RegExp(`mount target \\(leads into /proc, /sys or the /dev that vigil mounts itself\\) '${viaLink}': EPERM`));
   t.deepEqual(env.leftovers(['badmnt']), []);
 });
 

@@ -142,3 +142,20 @@ test('a record too large for a frame keeps its identity and a cut reason', (t) =
   t.is(stored.stack, undefined);
   t.regex(stored.reason, /cut: the record exceeded/);
 });
+
+// Found by trying to break it: `signal` records carried the number, `exit` records the name.
+test('a record\'s signal is a name as SPEC shows it: appended, and read back from a journal written before the rule', (t) => {
+  const dir = tempDir(t);
+  fs.mkdirSync(dir, { recursive: true });
+  const old = { seq: 1, time: new Date().toISOString(), kind: 'signal', container: 'svc', process: 'api', pid: 10, reason: 'old', signal: 9, siCode: 0 };
+  fs.writeFileSync(path.join(dir, CURRENT_SEGMENT), encodeFrame(old));
+  const j = JournalWriter.open(dir);
+  const appended = j.append({ kind: 'signal', container: 'svc', process: 'api', pid: 10, reason: 'new', signal: 15, siCode: 0 });
+  j.append(entry('named', { signal: 'SIGABRT' }));
+  j.append(entry('none', { signal: null, code: 0 }));
+  j.append(entry('no field'));
+  j.close();
+  t.is(appended.signal, 'SIGTERM');
+  const { records } = readJournal(dir);
+  t.deepEqual(records.map((r) => [r.seq, r.signal, r.siCode]), [[1, 'SIGKILL', 0], [2, 'SIGTERM', 0], [3, 'SIGABRT', undefined], [4, null, undefined], [5, undefined, undefined]]);
+});
