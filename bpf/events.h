@@ -40,8 +40,9 @@ enum vigil_event_kind {
 #define VIGIL_SIG_GROUP 1u /* sent to the whole thread group (kill), not one thread (tgkill) */
 
 /* vigil_oom_event.flags */
-#define VIGIL_OOM_MEMCG 1u     /* the victim's memory cgroup (or an ancestor) was at its limit: a
-				* cgroup OOM, not a global one */
+#define VIGIL_OOM_MEMCG 1u     /* a memcg shared by the victim and the task whose charge failed was
+				* at its limit, with a memcg OOM counted: a cgroup OOM, not a
+				* global one (how it is decided: vigil.bpf.c, memcg_flags) */
 #define VIGIL_OOM_NO_MEMCG 2u  /* the kernel has no memory controller: memcg vs global unknown */
 
 /* vigil_control.oom_hook: which program reports OOM kills on this kernel. */

@@ -417,32 +417,119 @@ static __always_inline __u64 pages_kb(__u64 pages)
 }
 
 /*
- * Whether the victim's memory cgroup, or one of its ancestors, is at its
- * limit (within 1/32 of it): then this is a cgroup OOM, not a global one. The
- * memory controller's index is a CO-RE enum value, as is its existence.
+ * Was this OOM kill a cgroup (memcg) OOM or a global one? The kernel's
+ * oom_control says, but it is not reachable from these hooks, so the hook
+ * decides from what it can see (docs/decisions.md, "OOM scope"). The OOM
+ * killer runs in the context of the task whose allocation or charge failed
+ * (`current`). In a memcg OOM, the memcg M that hit its limit is an
+ * ancestor-or-self of the memcg `current` charged, the victim is in M's
+ * subtree, and M's local MEMCG_OOM count was raised before the kill. So:
+ * `memcg` when some memcg that is an ancestor-or-self of both the victim's and
+ * one of `current`'s possible charge targets is at its limit and has seen a
+ * memcg OOM; else `global`.
  */
 #define MEMCG_LEVELS 8
 
-static __always_inline __u32 memcg_flags(struct task_struct *t)
+/* The memory controller's index, or -1 where the kernel has no memory cgroups. */
+static __always_inline int memory_subsys_id(void)
 {
-	struct cgroup_subsys_state *css;
 	int id;
 
 	if (!bpf_core_enum_value_exists(enum cgroup_subsys_id, memory_cgrp_id))
-		return VIGIL_OOM_NO_MEMCG;
+		return -1;
 	id = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
-	if (id < 0 || id >= 16)
+	return id >= 0 && id < 16 ? id : -1;
+}
+
+/* Within 1/32 of its limit? The root and unlimited groups have a max near
+ * LONG_MAX >> page_shift, never "at" it. */
+static __always_inline bool counter_at_limit(struct page_counter *c)
+{
+	__u64 usage = BPF_CORE_READ(c, usage.counter);
+	__u64 max = BPF_CORE_READ(c, max);
+
+	return max < (1ULL << 50) && usage + (max >> 5) + 1 >= max;
+}
+
+/*
+ * Could memcg `m` be the one a memcg OOM was declared for: at its memory
+ * limit, and with a memcg OOM counted in it (memory_events_local[MEMCG_OOM],
+ * raised for exactly that memcg by mem_cgroup_oom() before the kill, never
+ * by a global OOM). A v1 memory+swap limit (memsw) is not looked at: with no
+ * swap it is never reached before the memory limit, and no machine here has
+ * swap to prove the other case.
+ */
+static __always_inline bool memcg_oom_candidate(struct mem_cgroup *m)
+{
+	if (!counter_at_limit(&m->memory))
+		return false;
+	if (bpf_core_field_exists(m->memory_events_local) &&
+	    bpf_core_enum_value_exists(enum memcg_memory_event, MEMCG_OOM)) {
+		int ev = bpf_core_enum_value(enum memcg_memory_event, MEMCG_OOM);
+		long n = 0;
+
+		if (ev < 0 || ev >= 16)
+			return true;
+		bpf_probe_read_kernel(&n, sizeof(n), (void *)m + bpf_core_field_offset(m->memory_events_local) +
+							   ev * sizeof(atomic_long_t));
+		return n > 0;
+	}
+	return true; /* a kernel without the count: the limit alone */
+}
+
+static __always_inline __u32 memcg_flags(struct task_struct *t)
+{
+	struct cgroup_subsys_state *victim_chain[MEMCG_LEVELS] = {};
+	struct cgroup_subsys_state *charge[3] = {};
+	struct cgroup_subsys_state *css;
+	struct task_struct *cur = (struct task_struct *)bpf_get_current_task();
+	struct mm_struct *mm;
+	int id = memory_subsys_id();
+	int n = 0, lca = MEMCG_LEVELS;
+
+	if (id < 0)
 		return VIGIL_OOM_NO_MEMCG;
 	css = BPF_CORE_READ(t, cgroups, subsys[id]);
 	for (int i = 0; i < MEMCG_LEVELS && css; i++) {
-		struct mem_cgroup *m = (struct mem_cgroup *)css; /* css is its first member */
-		__u64 usage = BPF_CORE_READ(m, memory.usage.counter);
-		__u64 max = BPF_CORE_READ(m, memory.max);
-
-		/* the root and unlimited groups have a max near LONG_MAX >> page_shift */
-		if (max < (1ULL << 50) && usage + (max >> 5) + 1 >= max)
-			return VIGIL_OOM_MEMCG;
+		victim_chain[i] = css;
+		n = i + 1;
 		css = BPF_CORE_READ(css, parent);
+	}
+
+	/*
+	 * Where `current`'s failed charge may have gone: user pages go to the
+	 * memcg of mm->owner, kernel objects to current's own memcg, and a
+	 * remote charge (set_active_memcg: loop, fsnotify, bpf maps, ...) to
+	 * current->active_memcg. Which one the charge used is not known here,
+	 * so any of them counts.
+	 */
+	if (bpf_core_field_exists(cur->active_memcg))
+		charge[0] = (struct cgroup_subsys_state *)BPF_CORE_READ(cur, active_memcg);
+	mm = BPF_CORE_READ(cur, mm);
+	if (mm && bpf_core_field_exists(mm->owner)) {
+		struct task_struct *owner = BPF_CORE_READ(mm, owner);
+
+		if (owner)
+			charge[1] = BPF_CORE_READ(owner, cgroups, subsys[id]);
+	}
+	charge[2] = BPF_CORE_READ(cur, cgroups, subsys[id]);
+
+	/* The lowest memcg of the victim's chain that is an ancestor-or-self of
+	 * a charge target: it and everything above it are shared by both. */
+	for (int c = 0; c < 3; c++) {
+		css = charge[c];
+		for (int i = 0; i < MEMCG_LEVELS && css; i++) {
+			for (int j = 0; j < MEMCG_LEVELS; j++) {
+				if (j < n && victim_chain[j] == css && j < lca)
+					lca = j;
+			}
+			css = BPF_CORE_READ(css, parent);
+		}
+	}
+	for (int k = 0; k < MEMCG_LEVELS; k++) {
+		if (k >= lca && k < n &&
+		    memcg_oom_candidate((struct mem_cgroup *)victim_chain[k]))
+			return VIGIL_OOM_MEMCG;
 	}
 	return 0;
 }

@@ -122,7 +122,7 @@ for (const oomGroup of [false, true]) {
     process.kill(hog.pid!, 'SIGUSR2'); // testbin allocates without bound
     const exit = await monitor!.waitFor((l) => l.kind === 'exit' && l.process === 'hog', 30_000, from);
     t.is(exit.exitReason, 'oom-killed');
-    t.truthy(monitor!.lines.slice(from).find((l) => l.kind === 'oom' && l.pid === hog.pid));
+    t.like(monitor!.lines.slice(from).find((l) => l.kind === 'oom' && l.pid === hog.pid), { scope: 'memcg' }, 'the container hit its 48M limit');
     if (oomGroup) {
       // The whole memory cgroup goes: the bystander dies by the OOM killer's SIGKILL too.
       const other = await monitor!.waitFor((l) => l.kind === 'exit' && l.process === 'bystander', 30_000, from);

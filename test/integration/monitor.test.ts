@@ -89,7 +89,7 @@ serial('an OOM-killed process is reported as OOM, not merely signal 9, and resta
   const exit = await monitor.waitFor((l) => l.kind === 'exit' && l.process === 'hog', 15_000, from);
   t.is(exit.exitReason, 'oom-killed');
   t.is(exit.sender, null);
-  t.truthy(monitor.lines.slice(from).find((l) => l.kind === 'oom' && l.pid === hog.pid));
+  t.like(monitor.lines.slice(from).find((l) => l.kind === 'oom' && l.pid === hog.pid), { scope: 'memcg' }, 'the container hit its 48M limit');
   const restart = await monitor.waitFor((l) => l.kind === 'restart' && l.process === 'hog', 10_000, from);
   const hog2 = env.inspect(t, 'svc').processes.find((p) => p.name === 'hog')!;
   t.is(hog2.pid, restart.pid);

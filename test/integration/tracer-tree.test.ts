@@ -160,7 +160,7 @@ serial('the fentry OOM form (kernels whose mark_victim passes a pid): reports th
       const r = oomOnce(h.cg, memDir, true);
       t.is((await r.exited).signal, 'SIGKILL');
       const ev = await h.waitFor('fentry OOM event', () => got.find((e): e is OomEvent => e.kind === 'oom' && e.victim.pid === r.pid));
-      t.like(ev, { hook: 'fentry', cgroupId: h.cgroupId, victim: { pid: r.pid, comm: 'python3' }, uid: 0 });
+      t.like(ev, { hook: 'fentry', scope: 'memcg', cgroupId: h.cgroupId, victim: { pid: r.pid, comm: 'python3' }, uid: 0 });
     } finally {
       c.close();
     }

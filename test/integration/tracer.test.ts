@@ -253,7 +253,7 @@ serial('memcg OOM kill: OOM event, kernel SIGKILL, exit flagged as OOM victim', 
   const exit = await waitFor('exit event', () => exitsOf(r.pid)[0]);
   const oom = oomsOf(r.pid);
   t.is(oom.length, 1);
-  t.like(oom[0], { kind: 'oom', cgroupId, uid: 0, victim: { pid: r.pid, comm: 'python3' } });
+  t.like(oom[0], { kind: 'oom', cgroupId, uid: 0, victim: { pid: r.pid, comm: 'python3' }, scope: 'memcg' });
   t.like(exit, { signal: 9, oomVictim: true });
   const kills = signalsTo(r.pid).filter((s) => s.signal === 9);
   t.true(kills.length >= 1);

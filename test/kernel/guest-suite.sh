@@ -3,9 +3,10 @@
 # cell): the tests whose promises depend on the kernel and the cgroup layout —
 # the tracer's exactness (one exit per process, codes, signals and senders, OOM
 # attribution), the launcher's cgroups and namespaces, the restart path, and the
-# layout adaptations (vigil's own v2 tree on a v1-only host included). Files
-# run one at a time (serially) with a long timeout: under software emulation
-# Node is about 15x slower than on the host.
+# layout adaptations (vigil's own v2 tree on a v1-only host included), and
+# last (it fills the guest's memory) the OOM scope. Files run one at a time
+# (serially) with a long timeout: under software emulation Node is about 15x
+# slower than on the host.
 # CI=true: a kernel test that would skip for lack of a feature fails instead.
 # Prints ava's TAP; extra arguments are passed to ava (e.g. --match).
 cd "$(dirname "$0")/../.." || exit 125
@@ -21,4 +22,5 @@ exec node node_modules/ava/entrypoints/cli.mjs --tap --serial --concurrency=1 --
   dist/test/integration/launcher.test.js \
   dist/test/integration/monitor.test.js \
   dist/test/integration/cgroup-layouts.test.js \
+  dist/test/integration/oom-scope.test.js \
   "$@"
