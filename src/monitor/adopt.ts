@@ -15,7 +15,14 @@ export interface Candidate {
   startTime: number;
 }
 
-export function findStartedProcess(v2CgroupDir: string, initPid: number, processName: string, known: Set<number>): Candidate | null {
+/** The environment variable that carries a monitor's restart intent to the copy it starts. */
+export const START_TOKEN_VAR = 'VIGIL_START_TOKEN';
+
+/**
+ * The copy of `processName` a helper started for the intent `token` (null:
+ * state from an older build, where any child of init named so is taken).
+ */
+export function findStartedProcess(v2CgroupDir: string, initPid: number, processName: string, known: Set<number>, token: string | null): Candidate | null {
   let pids: number[];
   try {
     pids = fs.readFileSync(path.join(v2CgroupDir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
@@ -33,7 +40,9 @@ export function findStartedProcess(v2CgroupDir: string, initPid: number, process
     } catch {
       continue;
     }
-    if (!environ.split('\0').includes(`VIGIL_PROCESS=${processName}`)) continue;
+    const vars = environ.split('\0');
+    if (!vars.includes(`VIGIL_PROCESS=${processName}`)) continue;
+    if (token !== null && !vars.includes(`${START_TOKEN_VAR}=${token}`)) continue;
     if (!best || stat.startTime < best.startTime) best = { pid, startTime: stat.startTime };
   }
   return best;

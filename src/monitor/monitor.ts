@@ -4,6 +4,7 @@
  * (it is nobody's parent), so it can stop, crash or be upgraded while
  * containers run: a new one drains the pinned ring buffer and reconciles.
  */
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import { BPF_OBJECT_PATH } from '../paths.js';
 import type { DecodedEvent, ExitEvent, OomEvent, SignalEvent } from '../events/decode.js';
@@ -500,6 +501,7 @@ export class Monitor {
       // The operator may have stopped it, or the container, while we waited.
       if (s.state !== 'running' || !p || p.state !== 'backing-off' || p.operatorStop) return;
       p.state = 'starting';
+      p.startToken = randomUUID();
       current = s;
     });
     if (!current) return;
@@ -625,7 +627,7 @@ export class Monitor {
     // An earlier monitor's helper still at work: what it starts is adopted at a later pass.
     if (helperInFlight(this.store.root, c.name, p.name)) return;
     const known = new Set(c.processes.map((q) => q.pid).filter((x): x is number => x !== null));
-    const found = c.cgroup && c.init ? findStartedProcess(c.cgroup.v2, c.init.pid, p.name, known) : null;
+    const found = c.cgroup && c.init ? findStartedProcess(c.cgroup.v2, c.init.pid, p.name, known, p.startToken ?? null) : null;
     let adopted = false;
     this.update(c.name, (s) => {
       const q = s.processes.find((x) => x.name === p.name);
@@ -635,6 +637,7 @@ export class Monitor {
         adopted = true;
       } else {
         q.state = 'backing-off';
+        q.startToken = null;
       }
     });
     if (adopted) {

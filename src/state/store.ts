@@ -77,6 +77,13 @@ export interface ProcessState {
    * is still placed. Absent in state written by older builds.
    */
   replaced?: { pid: number; startTime: number | null; byOperator: boolean } | null;
+  /**
+   * A monitor's restart intent (state "starting"): the copy its helper starts
+   * carries it as VIGIL_START_TOKEN, so the next monitor adopts that copy and
+   * never an orphan an earlier copy left to vigil-init (monitor/adopt.ts).
+   * Absent in state written by older builds.
+   */
+  startToken?: string | null;
   /** Supervision (absent in state written by older builds). The exec check's verdict, written by the monitor. */
   health?: Health | null;
   /**
