@@ -4,7 +4,7 @@
  * time, never pid alone), and why it died (OOM, a fault, a signal and its
  * sender, or an exit code).
  */
-import type { ExitEvent, SignalEvent } from '../events/decode.js';
+import type { ExitEvent, SignalEvent, TaskIdentity } from '../events/decode.js';
 import type { Death } from '../policy/restart.js';
 import type { ContainerState, LastExit, ProcessState, SignalSender } from '../state/store.js';
 import { FAULT_SIGNALS, signalName } from '../util/signals.js';
@@ -14,6 +14,11 @@ export const NS_PER_TICK = 10_000_000n;
 
 export function startTicks(startBoottimeNs: bigint): number {
   return Number(startBoottimeNs / NS_PER_TICK);
+}
+
+/** One process: the same pid and the same start time (a pid alone is reused). */
+export function sameTask(a: TaskIdentity, b: TaskIdentity): boolean {
+  return a.pid === b.pid && a.startBoottimeNs === b.startBoottimeNs;
 }
 
 export function findProcess(state: ContainerState, pid: number, startBoottimeNs: bigint): ProcessState | null {
@@ -51,7 +56,10 @@ export function attributeExit(exit: ExitEvent, signal: SignalEvent | null, oomMa
     return { death: { kind: 'oom-killed' }, lastExit: { ...base, code: null, signal: 'SIGKILL', reason: 'oom-killed', sender: null } };
   }
   if (exit.signal !== null) {
-    const matching = signal && signal.signal === exit.signal ? signal : null;
+    // The signal must have been aimed at this very process: a pid is reused,
+    // and a signal seen for an earlier holder of it (one the monitor could
+    // not place) is not this one's cause.
+    const matching = signal && signal.signal === exit.signal && sameTask(signal.target, exit.task) ? signal : null;
     // si_code > 0 (a fault code, or SI_KERNEL) means the kernel raised it.
     const fromKernel = matching !== null && matching.siCode > 0;
     const fault = FAULT_SIGNALS.has(exit.signal) && (matching === null || fromKernel);

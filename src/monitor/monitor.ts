@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import { BPF_OBJECT_PATH } from '../paths.js';
-import type { DecodedEvent, ExitEvent, OomEvent, SignalEvent } from '../events/decode.js';
+import type { DecodedEvent, ExitEvent, OomEvent, SignalEvent, TaskIdentity } from '../events/decode.js';
 import { recordStart, startProcess } from '../launcher/container.js';
 import { isAlive, signalIdentified } from '../launcher/proc.js';
 import { CONTAINER_RESTART_MARK, escalate, talliesFromRecords } from '../policy/escalation.js';
@@ -21,7 +21,7 @@ import { flock } from '../tracer/native.js';
 import { NotFoundError, StateError, VigilError } from '../util/errors.js';
 import { monoNow, nsToMs, type MonoNs } from '../util/units.js';
 import { findStartedProcess, helperInFlight, helperTag } from './adopt.js';
-import { attributeExit, describeSender, findProcess, isInit, senderOf, startTicks } from './attribute.js';
+import { attributeExit, describeSender, findProcess, isInit, sameTask, senderOf, startTicks } from './attribute.js';
 import { runVigil } from './cli-actions.js';
 import { Reporter } from './report.js';
 import { Supervision } from './supervision.js';
@@ -61,7 +61,8 @@ export class Monitor {
   private readonly tracerHealth: TracerHealth;
   /** Last fatal signal aimed at each pid, to name the sender of a kill. */
   private readonly lastSignal = new Map<number, SignalEvent>();
-  private readonly oomVictims = new Set<number>();
+  /** OOM victims not yet seen exiting, by "pid/start time" (a pid alone is reused). */
+  private readonly oomVictims = new Set<string>();
   /**
    * Exits the state could not place yet, keyed "pid/startTicks": a process can
    * die before whoever started it wrote its pid (or its container's cgroup).
@@ -256,8 +257,8 @@ export class Monitor {
   }
 
   private onOom(e: OomEvent): void {
-    this.oomVictims.add(e.victim.pid);
-    if (this.oomVictims.size > RECENT_LIMIT) this.oomVictims.delete(this.oomVictims.values().next().value as number);
+    this.oomVictims.add(taskKey(e.victim));
+    if (this.oomVictims.size > RECENT_LIMIT) this.oomVictims.delete(this.oomVictims.values().next().value as string);
     const c = this.containerOfCgroup(e.cgroupId);
     const proc = c && findProcess(c, e.victim.pid, e.victim.startBoottimeNs);
     this.reporter.emit({
@@ -289,9 +290,9 @@ export class Monitor {
     if (!known && !c.processes.some((p) => p.replaced?.pid === e.task.pid && p.replaced.startTime === ticks)) return false;
     const signal = this.lastSignal.get(e.task.pid) ?? null;
     const sender = signal ? senderOf(signal, (id) => this.containerOfCgroup(id)?.name ?? null) : null;
-    const attribution = attributeExit(e, signal, this.oomVictims.has(e.task.pid), sender, new Date());
-    this.lastSignal.delete(e.task.pid);
-    this.oomVictims.delete(e.task.pid);
+    const attribution = attributeExit(e, signal, this.oomVictims.has(taskKey(e.task)), sender, new Date());
+    if (signal && sameTask(signal.target, e.task)) this.lastSignal.delete(e.task.pid);
+    this.oomVictims.delete(taskKey(e.task));
     if (!known) return this.reportReplacedExit(c.name, e.task.pid, ticks, attribution.death, attribution.lastExit);
     this.handleDeath(c.name, e.task.pid, e.task.startBoottimeNs, attribution.death, attribution.lastExit, e.tsNs);
     return true;
@@ -660,6 +661,10 @@ function processStateAfter(d: Decision): ProcessState['state'] {
     case 'leave':
       return d.state;
   }
+}
+
+function taskKey(t: TaskIdentity): string {
+  return `${t.pid}/${t.startBoottimeNs}`;
 }
 
 function round(n: number): number {

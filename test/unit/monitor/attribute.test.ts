@@ -79,3 +79,13 @@ test('a signal event for another signal does not name the sender of the fatal on
   const a = attributeExit(exitEvent({ status: null, signal: 9, exitCode: 9 }), signalEvent(15, 0), false, { pid: 42, comm: 'bash', container: null }, at);
   t.like(a.lastExit, { signal: 'SIGKILL', sender: null });
 });
+
+test('a signal seen for an earlier holder of the pid is not the cause of this process\'s death', (t) => {
+  // pid 100 was held by another process (start tick 4000) when a host shell
+  // sent SIGSEGV; the process now holding pid 100 crashes on its own, and its
+  // own signal record is missing (dropped, or the buffer was half full).
+  const stale: SignalEvent = { ...signalEvent(11, 0), target: task(100, 4000) };
+  const a = attributeExit(exitEvent({ status: null, signal: 11, exitCode: 11 | 0x80, coreDumped: true }), stale, false, senderOf(stale, () => null), at);
+  t.like(a.death, { kind: 'signaled', signal: 11, fault: true, sender: null });
+  t.like(a.lastExit, { signal: 'SIGSEGV', sender: null });
+});
