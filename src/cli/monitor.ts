@@ -29,6 +29,10 @@ export async function cmdMonitor(ctx: Context, argv: string[]): Promise<number> 
   try {
     monitor.start();
   } catch (err) {
+    // What start() had opened (control socket, supervision timers, the lock)
+    // must close too, or the process lives on, refusing every later monitor.
+    monitor.stop();
+    monitor.reporter.detachJournal();
     ops.close();
     process.off('SIGHUP', reload);
     throw err;

@@ -18,7 +18,7 @@ import type { ContainerState, LastExit, ProcessState, Store } from '../state/sto
 import { rotateContainerLogs } from '../state/log-rotation.js';
 import { bpffsMount, ensureTracer, openConsumer, tracerSupport, watch, type EventConsumer } from '../tracer/tracer.js';
 import { flock } from '../tracer/native.js';
-import { NotFoundError, StateError, VigilError } from '../util/errors.js';
+import { HostError, NotFoundError, StateError, VigilError } from '../util/errors.js';
 import { monoNow, nsToMs, type MonoNs } from '../util/units.js';
 import { findStartedProcess, helperInFlight, helperTag } from './adopt.js';
 import { attributeExit, describeSender, findProcess, isInit, sameTask, senderOf, startTicks } from './attribute.js';
@@ -87,8 +87,16 @@ export class Monitor {
   }
 
   start(): void {
-    fs.mkdirSync(this.store.root, { recursive: true });
-    const fd = fs.openSync(this.store.monitorLockFile, 'w');
+    let fd: number;
+    try {
+      fs.mkdirSync(this.store.root, { recursive: true });
+      fd = fs.openSync(this.store.monitorLockFile, 'w');
+    } catch (err) {
+      // A root that is a file, or lies under one: a sentence, not a stack trace.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOTDIR' || code === 'EEXIST') throw new HostError('use the state root', this.store.root, code, 'it, or a directory above it, is not a directory');
+      throw HostError.from('open the monitor lock', this.store.monitorLockFile, err);
+    }
     if (!flock(fd, true, false)) {
       fs.closeSync(fd);
       throw new StateError(`another monitor is running for ${this.store.root}`);
