@@ -26,6 +26,17 @@ export function findProcess(state: ContainerState, pid: number, startBoottimeNs:
   return state.processes.find((p) => p.pid === pid && p.startTime === ticks) ?? null;
 }
 
+/**
+ * Where a death is placed in the state: by pid and start time, as the kernel
+ * gave it (`ns`) or as the state recorded it (`ticks`: a death found by
+ * reconciliation or a failed start). Never by pid alone: another process of
+ * the same container may hold that pid again by now.
+ */
+export function processOfDeath(state: ContainerState, pid: number, start: { ns: bigint } | { ticks: number | null }): ProcessState | null {
+  if ('ns' in start) return findProcess(state, pid, start.ns);
+  return state.processes.find((p) => p.pid === pid && p.startTime === start.ticks) ?? null;
+}
+
 export function isInit(state: ContainerState, pid: number, startBoottimeNs: bigint): boolean {
   return state.init !== null && state.init.pid === pid && state.init.startTime === startTicks(startBoottimeNs);
 }

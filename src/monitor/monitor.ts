@@ -21,7 +21,7 @@ import { flock } from '../tracer/native.js';
 import { HostError, NotFoundError, StateError, VigilError } from '../util/errors.js';
 import { monoNow, nsToMs, type MonoNs } from '../util/units.js';
 import { findStartedProcess, helperInFlight, helperTag } from './adopt.js';
-import { attributeExit, describeSender, findProcess, isInit, sameTask, senderOf, startTicks } from './attribute.js';
+import { attributeExit, describeSender, findProcess, isInit, processOfDeath, sameTask, senderOf, startTicks } from './attribute.js';
 import { runVigil } from './cli-actions.js';
 import { Reporter } from './report.js';
 import { Supervision } from './supervision.js';
@@ -302,7 +302,7 @@ export class Monitor {
     if (signal && sameTask(signal.target, e.task)) this.lastSignal.delete(e.task.pid);
     this.oomVictims.delete(taskKey(e.task));
     if (!known) return this.reportReplacedExit(c.name, e.task.pid, ticks, attribution.death, attribution.lastExit);
-    this.handleDeath(c.name, e.task.pid, e.task.startBoottimeNs, attribution.death, attribution.lastExit, e.tsNs);
+    this.handleDeath(c.name, e.task.pid, { ns: e.task.startBoottimeNs }, attribution.death, attribution.lastExit, e.tsNs);
     return true;
   }
 
@@ -391,17 +391,17 @@ export class Monitor {
    * Record a death and decide under the state lock, then act. `exitNs` is the
    * kernel's timestamp of the exit (null when reconciliation found it).
    */
-  private handleDeath(name: string, pid: number, startNs: bigint | null, death: Death, lastExit: LastExit, exitNs: MonoNs | null): void {
+  private handleDeath(name: string, pid: number, start: { ns: bigint } | { ticks: number | null }, death: Death, lastExit: LastExit, exitNs: MonoNs | null): void {
     let decision: Decision | null = null;
     let processName = '';
     let decidedNs = monoNow();
     let replacedMeanwhile = false;
     let critical: string | null = null;
     const state = this.update(name, (s) => {
-      const p = startNs === null ? s.processes.find((q) => q.pid === pid) : findProcess(s, pid, startNs);
+      const p = processOfDeath(s, pid, start);
       if (!p) {
         // Replaced while we waited for the lock (an operator's restart holds it).
-        replacedMeanwhile = startNs !== null;
+        replacedMeanwhile = 'ns' in start;
         return;
       }
       const nowMs = Date.now();
@@ -445,7 +445,7 @@ export class Monitor {
       p.state = critical ? 'exited' : processStateAfter(decision);
     });
     if (replacedMeanwhile) {
-      this.reportReplacedExit(name, pid, startTicks(startNs!), death, lastExit);
+      this.reportReplacedExit(name, pid, startTicks((start as { ns: bigint }).ns), death, lastExit);
       return;
     }
     const d = decision as Decision | null;
@@ -573,15 +573,16 @@ export class Monitor {
   /** A restart that failed is a death like any other: back off and try again, or give up. */
   private onStartFailure(name: string, processName: string, why: string): void {
     const lastExit: LastExit = { code: null, signal: null, reason: 'exited', sender: null, coreDumped: false, at: new Date().toISOString() };
-    let pid: number | null = null;
+    let identity: { pid: number; ticks: number | null } | null = null;
     this.update(name, (s) => {
       const p = s.processes.find((q) => q.name === processName);
       if (!p || p.state !== 'starting') return;
       p.state = 'running'; // so handleDeath takes it as the death it is
-      pid = p.pid;
+      if (p.pid !== null) identity = { pid: p.pid, ticks: p.startTime };
     });
-    if (pid === null) return;
-    this.handleDeath(name, pid, null, { kind: 'start-failed', why }, lastExit, null);
+    const id = identity as { pid: number; ticks: number | null } | null;
+    if (id === null) return;
+    this.handleDeath(name, id.pid, { ticks: id.ticks }, { kind: 'start-failed', why }, lastExit, null);
   }
 
   /**
@@ -629,7 +630,7 @@ export class Monitor {
     }
     this.suspects.delete(`${key}/${p.pid}`);
     this.counters.lost++;
-    this.handleDeath(c.name, p.pid!, null, { kind: 'lost' }, { code: null, signal: null, reason: 'lost', sender: null, coreDumped: false, at: new Date().toISOString() }, null);
+    this.handleDeath(c.name, p.pid!, { ticks: p.startTime }, { kind: 'lost' }, { code: null, signal: null, reason: 'lost', sender: null, coreDumped: false, at: new Date().toISOString() }, null);
   }
 
   private resolveStarting(c: ContainerState, p: ProcessState): void {
