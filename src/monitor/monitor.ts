@@ -351,18 +351,43 @@ export class Monitor {
    * few times a minute at most), through `vigil start`.
    */
   private onInitExit(c: ContainerState, e: ExitEvent): void {
-    const how = e.signal ? `killed by signal ${e.signal}` : `exit ${e.status}`;
-    if (c.operatorStop) {
-      this.reporter.emit({ kind: 'stop', container: c.name, process: null, pid: e.task.pid, reason: `vigil-init ended (${how}): operator stop` });
+    this.onInitDeath(c, e.task.pid, e.signal ? `killed by signal ${e.signal}` : `exit ${e.status}`, false);
+  }
+
+  /** `lost`: reconciliation found init gone with no exit event (e.g. the ring buffer was full). */
+  private onInitDeath(c: ContainerState, pid: number, how: string, lost: boolean): void {
+    const current = this.store.tryRead(c.name);
+    if (c.operatorStop || current?.operatorStop) {
+      this.reporter.emit({ kind: 'stop', container: c.name, process: null, pid, reason: `vigil-init ended (${how}): operator stop` });
       return;
     }
     const down = this.update(c.name, (s) => {
-      if (s.init?.pid !== e.task.pid) return;
+      if (s.init?.pid !== pid || s.state !== 'running') return;
       s.state = 'stopped';
     });
-    if (!down || down.state !== 'stopped') return;
-    this.reporter.emit({ kind: 'exit', container: c.name, process: null, pid: e.task.pid, reason: `vigil-init died (${how}): the container is down`, action: 'restart-container' });
-    this.restartContainer(c.name, `vigil-init died (${how})`);
+    if (!down || down.state !== 'stopped' || down.init?.pid !== pid) return;
+    this.reporter.emit({ kind: lost ? 'lost' : 'exit', container: c.name, process: null, pid, reason: `vigil-init ${lost ? 'gone without an exit event' : `died (${how})`}: the container is down`, action: 'restart-container' });
+    this.restartContainer(c.name, `vigil-init ${lost ? 'gone' : `died (${how})`}`);
+  }
+
+  /**
+   * vigil-init gone with no exit event (twice in a row, as for a process):
+   * its death is handled as if the event had come, and counted as lost.
+   */
+  private reconcileInit(c: ContainerState): void {
+    if (!c.init) return;
+    const key = `${c.name}/vigil-init/${c.init.pid}`;
+    if (isAlive(c.init.pid, c.init.startTime)) {
+      this.suspects.delete(key);
+      return;
+    }
+    if (!this.suspects.has(key)) {
+      this.suspects.add(key);
+      return;
+    }
+    this.suspects.delete(key);
+    this.counters.lost++;
+    this.onInitDeath(c, c.init.pid, 'gone', true);
   }
 
   /** Escalation (policy/escalation.ts): restart the container, or stop it and alert when that keeps happening. */
@@ -602,6 +627,7 @@ export class Monitor {
     for (const c of containers) {
       if (c.state !== 'running') continue;
       for (const p of c.processes) this.guard(`reconcile ${c.name}/${p.name}`, () => this.reconcileProcess(c, p));
+      this.guard(`reconcile ${c.name}/vigil-init`, () => this.reconcileInit(c));
       // Processes write their logs themselves; the monitor is what rotates them while it runs.
       this.guard(`rotate logs of ${c.name}`, () => rotateContainerLogs((p) => this.store.logFile(c.name, p), c.spec));
     }

@@ -57,3 +57,26 @@ serial('an operator\'s SIGKILL whose exit the full ring buffer lost is still the
   env.ok(t, 'rm', '-f', 'opkill');
   t.deepEqual(env.leftovers(['opkill']), []);
 });
+
+serial('vigil-init killed while the ring buffer is full: the next monitor finds it gone, says so, and restarts the container', async (t) => {
+  env.ok(t, 'run', env.writeSpec('noisy', env.spec('noisy', [{ name: 'p', command: ['/bin/sleep', '600'] }])));
+  env.ok(t, 'run', env.writeSpec('quiet', env.spec('quiet', [{ name: 'q', command: ['/bin/sleep', '600'], restart: 'always' }])));
+  const lostBefore = dropCounts(env.store.pinDir).lost.exit;
+  env.ok(t, 'exec', 'noisy', '--', TESTBIN_IN_CONTAINER, 'storm', '30000');
+  t.true(dropCounts(env.store.pinDir).lost.exit > lostBefore, 'the storm filled the ring buffer');
+  const init = env.inspect(t, 'quiet').pid!;
+  process.kill(init, 'SIGKILL'); // not the operator: the container must come back
+  const monitor = env.startMonitor();
+  const line = await monitor.waitFor((l) => l.container === 'quiet' && l.process === null && l.pid === init, 15_000);
+  t.is(line.kind, 'lost', line.reason);
+  t.is(line.action, 'restart-container');
+  await monitor.waitFor((l) => l.container === 'quiet' && l.kind === 'restart' && l.process === null, 15_000);
+  const after = env.inspect(t, 'quiet');
+  t.is(after.state, 'running');
+  t.not(after.pid, init);
+  t.is(after.processes[0].state, 'running');
+  await monitor.stop();
+  env.ok(t, 'rm', '-f', 'noisy');
+  env.ok(t, 'rm', '-f', 'quiet');
+  t.deepEqual(env.leftovers(['noisy', 'quiet']), []);
+});
