@@ -51,3 +51,16 @@ serial('VIGIL_BTF_PATH naming a file that is not BTF: refused with the variable 
   t.false(fs.existsSync(env.store.pinDir), 'no tracer pinned');
   t.deepEqual(env.leftovers(['btf']), []);
 });
+
+serial('--hook naming a command that cannot run: refused at start, not at the first alarm', (t) => {
+  const plain = path.join(env.root, 'not-executable.sh');
+  fs.writeFileSync(plain, '#!/bin/sh\n', { mode: 0o644 });
+  const fresh = path.join(env.root, 'hooks-root');
+  for (const [cmd, why] of [['/nonexistent/page', /no such file/], [plain, /is not executable/], [env.root, /is not a file/]] as const) {
+    const r = env.cli('--root', fresh, 'monitor', '--hook', `give-up=${cmd}`);
+    t.is(r.status, 2, r.stderr);
+    t.regex(r.stderr, new RegExp(`^vigil: option --hook: ${cmd.replace(/[/.-]/g, '\\$&')}`));
+    t.regex(r.stderr, why);
+  }
+  t.false(fs.existsSync(fresh), 'refused before the monitor made anything');
+});
