@@ -19,7 +19,7 @@ import { ociLayoutConfig } from './oci-config.js';
 import { idMapText } from './spec-isolation.js';
 import { isAlive, signalIdentified, waitGoneSync } from './proc.js';
 // The monitor's record of its own starts (a pure /proc reader, no monitor state).
-import { findStartedProcess, helperInFlight, START_TOKEN_VAR } from '../monitor/adopt.js';
+import { findStartedProcess, helperInFlight } from '../monitor/adopt.js';
 import type { ContainerSpec, ProcessSpec } from './spec.js';
 import { currentHolder, heldAtStart, hold } from './dependencies.js';
 import { notifyEnv, notifyMountConfig } from './notify-socket.js';
@@ -89,9 +89,7 @@ export function execConfig(state: ContainerState, command: string[], opts: { env
 
 /** `nice`: the process's nice value (a monitor that raised its own priority gives its original one). */
 function processConfig(store: Store, state: ContainerState, p: ProcessSpec, nice: number | null = null): HelperConfig {
-  // A start a monitor recorded as its intent carries that intent's token (monitor/adopt.ts).
-  const token = state.processes.find((q) => q.name === p.name && q.state === 'starting')?.startToken;
-  const config = execConfig(state, p.command, { env: { ...p.env, ...notifyEnv(p), VIGIL_PROCESS: p.name, ...(token ? { [START_TOKEN_VAR]: token } : {}) }, cwd: p.cwd, user: p.user, log: store.logFile(state.name, p.name), process: p });
+  const config = execConfig(state, p.command, { env: { ...p.env, ...notifyEnv(p), VIGIL_PROCESS: p.name }, cwd: p.cwd, user: p.user, log: store.logFile(state.name, p.name), process: p });
   if (nice !== null) config.push(['nice', String(nice)]);
   return config;
 }
@@ -106,7 +104,7 @@ export function recordStart(proc: ProcessState, result: HelperResult, restart: b
   proc.operatorStop = false;
   proc.operatorKill = null;
   proc.waiting = null;
-  proc.startToken = null;
+  proc.startingSince = null;
   if (restart) proc.restarts += 1;
 }
 
@@ -367,7 +365,7 @@ function settleMonitorStart(store: Store, state: ContainerState, processName: st
   }
   if (!state.cgroup || !state.init) return;
   const known = new Set(state.processes.map((q) => q.pid).filter((x): x is number => x !== null));
-  const started = findStartedProcess(state.cgroup.v2, state.init.pid, processName, known, state.processes.find((q) => q.name === processName)?.startToken ?? null);
+  const started = findStartedProcess(state.cgroup.v2, state.init.pid, processName, known, state.processes.find((q) => q.name === processName)?.startingSince ?? null);
   if (started && signalIdentified(started.pid, started.startTime, 'SIGKILL')) waitGoneSync(started.pid, started.startTime, 5000);
 }
 

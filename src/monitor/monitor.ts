@@ -4,7 +4,6 @@
  * (it is nobody's parent), so it can stop, crash or be upgraded while
  * containers run: a new one drains the pinned ring buffer and reconciles.
  */
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import { BPF_OBJECT_PATH } from '../paths.js';
 import type { DecodedEvent, ExitEvent, OomEvent, SignalEvent, TaskIdentity } from '../events/decode.js';
@@ -20,7 +19,7 @@ import { bpffsMount, ensureTracer, openConsumer, tracerSupport, watch, type Even
 import { flock } from '../tracer/native.js';
 import { HostError, NotFoundError, StateError, VigilError } from '../util/errors.js';
 import { monoNow, nsToMs, type MonoNs } from '../util/units.js';
-import { findStartedProcess, helperInFlight, helperTag } from './adopt.js';
+import { findStartedProcess, helperInFlight, helperTag, ticksSinceBoot } from './adopt.js';
 import { attributeExit, describeSender, findProcess, isInit, processOfDeath, sameTask, senderOf, startTicks } from './attribute.js';
 import { runVigil } from './cli-actions.js';
 import { Reporter } from './report.js';
@@ -535,7 +534,7 @@ export class Monitor {
       // The operator may have stopped it, or the container, while we waited.
       if (s.state !== 'running' || !p || p.state !== 'backing-off' || p.operatorStop) return;
       p.state = 'starting';
-      p.startToken = randomUUID();
+      p.startingSince = ticksSinceBoot();
       current = s;
     });
     if (!current) return;
@@ -663,7 +662,7 @@ export class Monitor {
     // An earlier monitor's helper still at work: what it starts is adopted at a later pass.
     if (helperInFlight(this.store.root, c.name, p.name)) return;
     const known = new Set(c.processes.map((q) => q.pid).filter((x): x is number => x !== null));
-    const found = c.cgroup && c.init ? findStartedProcess(c.cgroup.v2, c.init.pid, p.name, known, p.startToken ?? null) : null;
+    const found = c.cgroup && c.init ? findStartedProcess(c.cgroup.v2, c.init.pid, p.name, known, p.startingSince ?? null) : null;
     let adopted = false;
     this.update(c.name, (s) => {
       const q = s.processes.find((x) => x.name === p.name);
@@ -673,7 +672,7 @@ export class Monitor {
         adopted = true;
       } else {
         q.state = 'backing-off';
-        q.startToken = null;
+        q.startingSince = null;
       }
     });
     if (adopted) {

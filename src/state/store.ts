@@ -78,12 +78,12 @@ export interface ProcessState {
    */
   replaced?: { pid: number; startTime: number | null; byOperator: boolean } | null;
   /**
-   * A monitor's restart intent (state "starting"): the copy its helper starts
-   * carries it as VIGIL_START_TOKEN, so the next monitor adopts that copy and
-   * never an orphan an earlier copy left to vigil-init (monitor/adopt.ts).
-   * Absent in state written by older builds.
+   * When a monitor recorded its restart intent (state "starting"), in
+   * /proc start-time ticks since boot: the copy its helper starts began
+   * then or later, an orphan an earlier copy left to vigil-init began before
+   * (monitor/adopt.ts). Absent in state written by older builds.
    */
-  startToken?: string | null;
+  startingSince?: number | null;
   /** Supervision (absent in state written by older builds). The exec check's verdict, written by the monitor. */
   health?: Health | null;
   /**
