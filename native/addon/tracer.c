@@ -227,6 +227,22 @@ struct ensure_err {
  * Load, attach and pin, reusing whatever is pinned in dir. On error nothing
  * that was pinned before changes; what this call pinned is removed.
  */
+/*
+ * For the tests only: VIGIL_TEST_UPGRADE_PAUSE_MS makes a replacement say
+ * which link pin it just replaced and wait, so a test can kill the loader
+ * half-way through an upgrade (test/integration/tracer-upgrade.test.ts).
+ */
+static void upgrade_failpoint(const char *pin)
+{
+	const char *ms = getenv("VIGIL_TEST_UPGRADE_PAUSE_MS");
+
+	if (!ms || !*ms)
+		return;
+	fprintf(stderr, "vigil test: replaced %s\n", pin);
+	fflush(stderr);
+	usleep((useconds_t)strtoul(ms, NULL, 10) * 1000);
+}
+
 static int load_and_pin(const char *obj_path, const char *dir, const struct ensure_opts *o,
 			const struct vigil_control *old, struct ensure_result *r,
 			struct ensure_err *e)
@@ -323,12 +339,17 @@ static int load_and_pin(const char *obj_path, const char *dir, const struct ensu
 			FAIL(VN_ERR_PIN, "bpf_map__pin", "%s", p);
 		pinned_new[i] = true;
 	}
-	/* Every new program is attached: record the build. */
+	/*
+	 * Every new program is attached. The generation is taken now (a retry
+	 * after an interruption gets the next one, so the hand-over still tells
+	 * the builds apart), but the identity is recorded only once every link
+	 * is replaced: a loader killed half-way through the renames leaves the
+	 * old identity, and the next ensure finishes the upgrade instead of
+	 * taking a mix of builds (and a stray new_<pin>) as done.
+	 */
 	cmap = bpf_object__find_map_by_name(obj, "control");
+	ctrl = *old;
 	ctrl.active_gen = gen;
-	ctrl.oom_hook = hook;
-	ctrl.skipped = o->skipped;
-	snprintf(ctrl.identity, sizeof(ctrl.identity), "%s", o->identity);
 	if (bpf_map_update_elem(bpf_map__fd(cmap), &k, &ctrl, BPF_ANY) < 0) {
 		err = errno;
 		FAIL(VN_ERR_MAP, "bpf_map_update_elem", "%s/control", dir);
@@ -353,6 +374,14 @@ static int load_and_pin(const char *obj_path, const char *dir, const struct ensu
 			unlink(tmp);
 			FAIL(VN_ERR_PIN, "rename", "%s", p);
 		}
+		upgrade_failpoint(vn_link_pins[i]);
+	}
+	ctrl.oom_hook = hook;
+	ctrl.skipped = o->skipped;
+	snprintf(ctrl.identity, sizeof(ctrl.identity), "%s", o->identity);
+	if (bpf_map_update_elem(bpf_map__fd(cmap), &k, &ctrl, BPF_ANY) < 0) {
+		err = errno;
+		FAIL(VN_ERR_MAP, "bpf_map_update_elem", "%s/control", dir);
 	}
 	r->loaded = true;
 	r->generation = gen;
@@ -386,6 +415,14 @@ static bool links_pinned(const char *dir, const struct vigil_control *c)
 	for (size_t i = 0; i < N_MAPS; i++)
 		if (!pin_exists(dir, map_pins[i]))
 			return false;
+	/* A temporary left by a loader killed between pin and rename: finish the job. */
+	for (int i = 0; i < N_LINKS; i++) {
+		char tmp[64];
+
+		snprintf(tmp, sizeof(tmp), "new_%s", vn_link_pins[i]);
+		if (pin_exists(dir, tmp))
+			return false;
+	}
 	return true;
 }
 

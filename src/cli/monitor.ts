@@ -1,4 +1,5 @@
 /** `vigil monitor` and `vigil doctor`: the long-lived and the diagnostic verbs. */
+import fs from 'node:fs';
 import { retireTracerIfUnused } from '../launcher/container.js';
 import { Monitor } from '../monitor/monitor.js';
 import { parseHookOption } from '../monitor/hooks.js';
@@ -9,6 +10,22 @@ import { expectPositionals, parseArgs } from './args.js';
 import type { Context } from './commands.js';
 import { pinnedTracerCheck, runChecks } from './doctor.js';
 
+function checkExecutable(command: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(command);
+  } catch (err) {
+    throw new UsageError(`option --hook: ${command}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String((err as Error).message)}`);
+  }
+  if (!st.isFile()) throw new UsageError(`option --hook: ${command} is not a file`);
+  try {
+    fs.accessSync(command, fs.constants.X_OK);
+  } catch {
+    throw new UsageError(`option --hook: ${command} is not executable`);
+  }
+  if ((st.mode & 0o111) === 0) throw new UsageError(`option --hook: ${command} is not executable`);
+}
+
 export async function cmdMonitor(ctx: Context, argv: string[]): Promise<number> {
   const p = parseArgs(argv, { json: 'boolean', metrics: 'string', hook: 'string' });
   if (argv.filter((a) => a === '--hook' || a.startsWith('--hook=')).length > 1) {
@@ -17,6 +34,8 @@ export async function cmdMonitor(ctx: Context, argv: string[]): Promise<number> 
   expectPositionals(p, 0, 0, 'vigil monitor [--json] [--metrics 127.0.0.1:PORT] [--hook EVENT[,EVENT...]=/path/to/command]');
   const metrics = typeof p.flags.metrics === 'string' ? parseMetricsAddress(p.flags.metrics) : null;
   const hooks = typeof p.flags.hook === 'string' ? [parseHookOption(p.flags.hook)] : [];
+  // A hook that cannot run would fail only at the first alarm it was meant to raise: say so now.
+  for (const h of hooks) checkExecutable(h.command[0]);
   const monitor = new Monitor(ctx.store, { json: Boolean(p.flags.json) });
   // SIGHUP's default would end the process: take it over before anything else.
   let started = false;
@@ -29,6 +48,10 @@ export async function cmdMonitor(ctx: Context, argv: string[]): Promise<number> 
   try {
     monitor.start();
   } catch (err) {
+    // What start() had opened (control socket, supervision timers, the lock)
+    // must close too, or the process lives on, refusing every later monitor.
+    monitor.stop();
+    monitor.reporter.detachJournal();
     ops.close();
     process.off('SIGHUP', reload);
     throw err;

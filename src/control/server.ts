@@ -20,6 +20,8 @@ export const DEFAULT_QUEUE_BYTES = 256 * 1024;
 export const DEFAULT_STALL_MS = 10_000;
 /** How long a refused peer may take to close its end. */
 const REFUSED_LINGER_MS = 2000;
+/** Unread replies (not subscription records) after which a peer's next requests wait. */
+export const REPLY_BACKLOG_BYTES = 1024 * 1024;
 
 export interface Peer {
   pid: number;
@@ -49,6 +51,8 @@ interface Connection {
   socket: net.Socket;
   peer: Peer;
   sub: Subscriber | null;
+  /** Requests read but not yet answered: held while the peer leaves replies unread. */
+  pending: unknown[];
 }
 
 export class ControlServer {
@@ -128,7 +132,7 @@ export class ControlServer {
       socket.end(encodeFrame({ type: 'refused', message: `uid ${peer.uid} may not use the monitor's control socket: only root may` } satisfies ServerMessage));
       return;
     }
-    const conn: Connection = { socket, peer, sub: null };
+    const conn: Connection = { socket, peer, sub: null, pending: [] };
     this.connections.add(conn);
     const frames = new FrameStream();
     socket.on('data', (chunk: Buffer) => {
@@ -140,11 +144,28 @@ export class ControlServer {
         this.drop(conn);
         return;
       }
-      for (const v of values) this.onRequest(conn, v);
+      conn.pending.push(...values);
+      this.answerPending(conn);
     });
-    socket.on('drain', () => this.onDrain(conn));
+    socket.on('drain', () => {
+      this.onDrain(conn);
+      this.answerPending(conn);
+    });
     socket.on('error', () => this.drop(conn));
     socket.on('close', () => this.drop(conn));
+  }
+
+  /**
+   * Answer what a peer asked, but only while it reads the answers: past
+   * REPLY_BACKLOG_BYTES unread, its requests wait (and the socket is not
+   * read) until the replies drain. A peer that sends and never reads holds
+   * that much of the monitor's memory, not more.
+   */
+  private answerPending(conn: Connection): void {
+    while (conn.pending.length && conn.socket.writableLength <= REPLY_BACKLOG_BYTES && !conn.socket.destroyed) this.onRequest(conn, conn.pending.shift());
+    if (conn.socket.destroyed) return;
+    if (conn.pending.length) conn.socket.pause();
+    else conn.socket.resume();
   }
 
   private drop(conn: Connection): void {

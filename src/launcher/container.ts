@@ -105,6 +105,7 @@ export function recordStart(proc: ProcessState, result: HelperResult, restart: b
   proc.operatorStop = false;
   proc.operatorKill = null;
   proc.waiting = null;
+  proc.startingSince = null;
   if (restart) proc.restarts += 1;
 }
 
@@ -365,7 +366,7 @@ function settleMonitorStart(store: Store, state: ContainerState, processName: st
   }
   if (!state.cgroup || !state.init) return;
   const known = new Set(state.processes.map((q) => q.pid).filter((x): x is number => x !== null));
-  const started = findStartedProcess(state.cgroup.v2, state.init.pid, processName, known);
+  const started = findStartedProcess(state.cgroup.v2, state.init.pid, processName, known, state.processes.find((q) => q.name === processName)?.startingSince ?? null);
   if (started && signalIdentified(started.pid, started.startTime, 'SIGKILL')) waitGoneSync(started.pid, started.startTime, 5000);
 }
 

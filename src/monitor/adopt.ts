@@ -15,7 +15,24 @@ export interface Candidate {
   startTime: number;
 }
 
-export function findStartedProcess(v2CgroupDir: string, initPid: number, processName: string, known: Set<number>): Candidate | null {
+/**
+ * Now, in /proc start-time ticks (USER_HZ, 100 a second) since boot: both
+ * /proc/uptime and a task's start time count boot time.
+ */
+export function ticksSinceBoot(): number {
+  return Math.floor(Number(fs.readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * 100);
+}
+
+/**
+ * The copy of `processName` a helper started for a restart intent taken at
+ * `since` (ticks since boot). VIGIL_PROCESS alone does not name one copy: a
+ * copy's children inherit it, and those that outlive it are re-parented to
+ * vigil-init. An orphan of the copy that died began before that copy died,
+ * so before the intent; the copy the helper starts began at it or later.
+ * `since` null: state from an older build, where any child of init so named
+ * is taken.
+ */
+export function findStartedProcess(v2CgroupDir: string, initPid: number, processName: string, known: Set<number>, since: number | null): Candidate | null {
   let pids: number[];
   try {
     pids = fs.readFileSync(path.join(v2CgroupDir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
@@ -27,6 +44,7 @@ export function findStartedProcess(v2CgroupDir: string, initPid: number, process
     if (pid === initPid || known.has(pid)) continue;
     const stat = readStat(pid);
     if (!stat || stat.ppid !== initPid) continue;
+    if (since !== null && stat.startTime < since) continue;
     let environ: string;
     try {
       environ = fs.readFileSync(`/proc/${pid}/environ`, 'utf8');

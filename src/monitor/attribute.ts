@@ -4,7 +4,7 @@
  * time, never pid alone), and why it died (OOM, a fault, a signal and its
  * sender, or an exit code).
  */
-import type { ExitEvent, SignalEvent } from '../events/decode.js';
+import type { ExitEvent, SignalEvent, TaskIdentity } from '../events/decode.js';
 import type { Death } from '../policy/restart.js';
 import type { ContainerState, LastExit, ProcessState, SignalSender } from '../state/store.js';
 import { FAULT_SIGNALS, signalName } from '../util/signals.js';
@@ -16,9 +16,25 @@ export function startTicks(startBoottimeNs: bigint): number {
   return Number(startBoottimeNs / NS_PER_TICK);
 }
 
+/** One process: the same pid and the same start time (a pid alone is reused). */
+export function sameTask(a: TaskIdentity, b: TaskIdentity): boolean {
+  return a.pid === b.pid && a.startBoottimeNs === b.startBoottimeNs;
+}
+
 export function findProcess(state: ContainerState, pid: number, startBoottimeNs: bigint): ProcessState | null {
   const ticks = startTicks(startBoottimeNs);
   return state.processes.find((p) => p.pid === pid && p.startTime === ticks) ?? null;
+}
+
+/**
+ * Where a death is placed in the state: by pid and start time, as the kernel
+ * gave it (`ns`) or as the state recorded it (`ticks`: a death found by
+ * reconciliation or a failed start). Never by pid alone: another process of
+ * the same container may hold that pid again by now.
+ */
+export function processOfDeath(state: ContainerState, pid: number, start: { ns: bigint } | { ticks: number | null }): ProcessState | null {
+  if ('ns' in start) return findProcess(state, pid, start.ns);
+  return state.processes.find((p) => p.pid === pid && p.startTime === start.ticks) ?? null;
 }
 
 export function isInit(state: ContainerState, pid: number, startBoottimeNs: bigint): boolean {
@@ -51,7 +67,10 @@ export function attributeExit(exit: ExitEvent, signal: SignalEvent | null, oomMa
     return { death: { kind: 'oom-killed' }, lastExit: { ...base, code: null, signal: 'SIGKILL', reason: 'oom-killed', sender: null } };
   }
   if (exit.signal !== null) {
-    const matching = signal && signal.signal === exit.signal ? signal : null;
+    // The signal must have been aimed at this very process: a pid is reused,
+    // and a signal seen for an earlier holder of it (one the monitor could
+    // not place) is not this one's cause.
+    const matching = signal && signal.signal === exit.signal && sameTask(signal.target, exit.task) ? signal : null;
     // si_code > 0 (a fault code, or SI_KERNEL) means the kernel raised it.
     const fromKernel = matching !== null && matching.siCode > 0;
     const fault = FAULT_SIGNALS.has(exit.signal) && (matching === null || fromKernel);

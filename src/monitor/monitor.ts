@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import { BPF_OBJECT_PATH } from '../paths.js';
-import type { DecodedEvent, ExitEvent, OomEvent, SignalEvent } from '../events/decode.js';
+import type { DecodedEvent, ExitEvent, OomEvent, SignalEvent, TaskIdentity } from '../events/decode.js';
 import { describeLayout, detectLayout } from '../launcher/cgroups.js';
 import { recordStart, startProcess } from '../launcher/container.js';
 import { isAlive, signalIdentified, sleepSync } from '../launcher/proc.js';
@@ -19,10 +19,10 @@ import type { ContainerState, LastExit, ProcessState, Store } from '../state/sto
 import { rotateContainerLogs } from '../state/log-rotation.js';
 import { bpffsMount, ensureTracer, openConsumer, tracerSupport, watch, type EventConsumer } from '../tracer/tracer.js';
 import { flock } from '../tracer/native.js';
-import { NotFoundError, StateError, VigilError } from '../util/errors.js';
+import { HostError, NotFoundError, StateError, VigilError } from '../util/errors.js';
 import { monoNow, nsToMs, type MonoNs } from '../util/units.js';
-import { findStartedProcess, helperInFlight, helperTag } from './adopt.js';
-import { attributeExit, describeSender, findProcess, isInit, senderOf, startTicks } from './attribute.js';
+import { findStartedProcess, helperInFlight, helperTag, ticksSinceBoot } from './adopt.js';
+import { attributeExit, describeSender, findProcess, isInit, processOfDeath, sameTask, senderOf, startTicks } from './attribute.js';
 import { runVigil } from './cli-actions.js';
 import { Reporter } from './report.js';
 import { Supervision } from './supervision.js';
@@ -64,7 +64,8 @@ export class Monitor {
   private readonly tracerHealth: TracerHealth;
   /** Last fatal signal aimed at each pid, to name the sender of a kill. */
   private readonly lastSignal = new Map<number, SignalEvent>();
-  private readonly oomVictims = new Set<number>();
+  /** OOM victims not yet seen exiting, by "pid/start time" (a pid alone is reused). */
+  private readonly oomVictims = new Set<string>();
   /**
    * Exits the state could not place yet, keyed "pid/startTicks": a process can
    * die before whoever started it wrote its pid (or its container's cgroup).
@@ -89,8 +90,16 @@ export class Monitor {
   }
 
   start(): void {
-    fs.mkdirSync(this.store.root, { recursive: true });
-    const fd = fs.openSync(this.store.monitorLockFile, 'w');
+    let fd: number;
+    try {
+      fs.mkdirSync(this.store.root, { recursive: true });
+      fd = fs.openSync(this.store.monitorLockFile, 'w');
+    } catch (err) {
+      // A root that is a file, or lies under one: a sentence, not a stack trace.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOTDIR' || code === 'EEXIST') throw new HostError('use the state root', this.store.root, code, 'it, or a directory above it, is not a directory');
+      throw HostError.from('open the monitor lock', this.store.monitorLockFile, err);
+    }
     // A CLI command journaling while no monitor ran (journal/without-monitor.ts)
     // holds the lock for milliseconds: that is not another monitor.
     let locked = flock(fd, true, false);
@@ -273,8 +282,8 @@ export class Monitor {
   }
 
   private onOom(e: OomEvent): void {
-    this.oomVictims.add(e.victim.pid);
-    if (this.oomVictims.size > RECENT_LIMIT) this.oomVictims.delete(this.oomVictims.values().next().value as number);
+    this.oomVictims.add(taskKey(e.victim));
+    if (this.oomVictims.size > RECENT_LIMIT) this.oomVictims.delete(this.oomVictims.values().next().value as string);
     const c = this.containerOfCgroup(e.cgroupId);
     const proc = c && findProcess(c, e.victim.pid, e.victim.startBoottimeNs);
     this.reporter.emit({
@@ -306,11 +315,11 @@ export class Monitor {
     if (!known && !c.processes.some((p) => p.replaced?.pid === e.task.pid && p.replaced.startTime === ticks)) return false;
     const signal = this.lastSignal.get(e.task.pid) ?? null;
     const sender = signal ? senderOf(signal, (id) => this.containerOfCgroup(id)?.name ?? null) : null;
-    const attribution = attributeExit(e, signal, this.oomVictims.has(e.task.pid), sender, new Date());
-    this.lastSignal.delete(e.task.pid);
-    this.oomVictims.delete(e.task.pid);
+    const attribution = attributeExit(e, signal, this.oomVictims.has(taskKey(e.task)), sender, new Date());
+    if (signal && sameTask(signal.target, e.task)) this.lastSignal.delete(e.task.pid);
+    this.oomVictims.delete(taskKey(e.task));
     if (!known) return this.reportReplacedExit(c.name, e.task.pid, ticks, attribution.death, attribution.lastExit);
-    this.handleDeath(c.name, e.task.pid, e.task.startBoottimeNs, attribution.death, attribution.lastExit, e.tsNs);
+    this.handleDeath(c.name, e.task.pid, { ns: e.task.startBoottimeNs }, attribution.death, attribution.lastExit, e.tsNs);
     return true;
   }
 
@@ -359,18 +368,43 @@ export class Monitor {
    * few times a minute at most), through `vigil start`.
    */
   private onInitExit(c: ContainerState, e: ExitEvent): void {
-    const how = e.signal ? `killed by ${signalName(e.signal)}` : `exit ${e.status}`;
-    if (c.operatorStop) {
-      this.reporter.emit({ kind: 'stop', container: c.name, process: null, pid: e.task.pid, reason: `vigil-init ended (${how}): operator stop` });
+    this.onInitDeath(c, e.task.pid, e.signal ? `killed by ${signalName(e.signal)}` : `exit ${e.status}`, false);
+  }
+
+  /** `lost`: reconciliation found init gone with no exit event (e.g. the ring buffer was full). */
+  private onInitDeath(c: ContainerState, pid: number, how: string, lost: boolean): void {
+    const current = this.store.tryRead(c.name);
+    if (c.operatorStop || current?.operatorStop) {
+      this.reporter.emit({ kind: 'stop', container: c.name, process: null, pid, reason: `vigil-init ended (${how}): operator stop` });
       return;
     }
     const down = this.update(c.name, (s) => {
-      if (s.init?.pid !== e.task.pid) return;
+      if (s.init?.pid !== pid || s.state !== 'running') return;
       s.state = 'stopped';
     });
-    if (!down || down.state !== 'stopped') return;
-    this.reporter.emit({ kind: 'exit', container: c.name, process: null, pid: e.task.pid, reason: `vigil-init died (${how}): the container is down`, action: 'restart-container' });
-    this.restartContainer(c.name, `vigil-init died (${how})`);
+    if (!down || down.state !== 'stopped' || down.init?.pid !== pid) return;
+    this.reporter.emit({ kind: lost ? 'lost' : 'exit', container: c.name, process: null, pid, reason: `vigil-init ${lost ? 'gone without an exit event' : `died (${how})`}: the container is down`, action: 'restart-container' });
+    this.restartContainer(c.name, `vigil-init ${lost ? 'gone' : `died (${how})`}`);
+  }
+
+  /**
+   * vigil-init gone with no exit event (twice in a row, as for a process):
+   * its death is handled as if the event had come, and counted as lost.
+   */
+  private reconcileInit(c: ContainerState): void {
+    if (!c.init) return;
+    const key = `${c.name}/vigil-init/${c.init.pid}`;
+    if (isAlive(c.init.pid, c.init.startTime)) {
+      this.suspects.delete(key);
+      return;
+    }
+    if (!this.suspects.has(key)) {
+      this.suspects.add(key);
+      return;
+    }
+    this.suspects.delete(key);
+    this.counters.lost++;
+    this.onInitDeath(c, c.init.pid, 'gone', true);
   }
 
   /** Escalation (policy/escalation.ts): restart the container, or stop it and alert when that keeps happening. */
@@ -399,17 +433,17 @@ export class Monitor {
    * Record a death and decide under the state lock, then act. `exitNs` is the
    * kernel's timestamp of the exit (null when reconciliation found it).
    */
-  private handleDeath(name: string, pid: number, startNs: bigint | null, death: Death, lastExit: LastExit, exitNs: MonoNs | null): void {
+  private handleDeath(name: string, pid: number, start: { ns: bigint } | { ticks: number | null }, death: Death, lastExit: LastExit, exitNs: MonoNs | null): void {
     let decision: Decision | null = null;
     let processName = '';
     let decidedNs = monoNow();
     let replacedMeanwhile = false;
     let critical: string | null = null;
     const state = this.update(name, (s) => {
-      const p = startNs === null ? s.processes.find((q) => q.pid === pid) : findProcess(s, pid, startNs);
+      const p = processOfDeath(s, pid, start);
       if (!p) {
         // Replaced while we waited for the lock (an operator's restart holds it).
-        replacedMeanwhile = startNs !== null;
+        replacedMeanwhile = 'ns' in start;
         return;
       }
       const nowMs = Date.now();
@@ -453,7 +487,7 @@ export class Monitor {
       p.state = critical ? 'exited' : processStateAfter(decision);
     });
     if (replacedMeanwhile) {
-      this.reportReplacedExit(name, pid, startTicks(startNs!), death, lastExit);
+      this.reportReplacedExit(name, pid, startTicks((start as { ns: bigint }).ns), death, lastExit);
       return;
     }
     const d = decision as Decision | null;
@@ -518,6 +552,7 @@ export class Monitor {
       // The operator may have stopped it, or the container, while we waited.
       if (s.state !== 'running' || !p || p.state !== 'backing-off' || p.operatorStop) return;
       p.state = 'starting';
+      p.startingSince = ticksSinceBoot();
       current = s;
     });
     if (!current) return;
@@ -580,15 +615,16 @@ export class Monitor {
   /** A restart that failed is a death like any other: back off and try again, or give up. */
   private onStartFailure(name: string, processName: string, why: string): void {
     const lastExit: LastExit = { code: null, signal: null, reason: 'exited', sender: null, coreDumped: false, at: new Date().toISOString() };
-    let pid: number | null = null;
+    let identity: { pid: number; ticks: number | null } | null = null;
     this.update(name, (s) => {
       const p = s.processes.find((q) => q.name === processName);
       if (!p || p.state !== 'starting') return;
       p.state = 'running'; // so handleDeath takes it as the death it is
-      pid = p.pid;
+      if (p.pid !== null) identity = { pid: p.pid, ticks: p.startTime };
     });
-    if (pid === null) return;
-    this.handleDeath(name, pid, null, { kind: 'start-failed', why }, lastExit, null);
+    const id = identity as { pid: number; ticks: number | null } | null;
+    if (id === null) return;
+    this.handleDeath(name, id.pid, { ticks: id.ticks }, { kind: 'start-failed', why }, lastExit, null);
   }
 
   /**
@@ -608,6 +644,7 @@ export class Monitor {
     for (const c of containers) {
       if (c.state !== 'running') continue;
       for (const p of c.processes) this.guard(`reconcile ${c.name}/${p.name}`, () => this.reconcileProcess(c, p));
+      this.guard(`reconcile ${c.name}/vigil-init`, () => this.reconcileInit(c));
       // Processes write their logs themselves; the monitor is what rotates them while it runs.
       this.guard(`rotate logs of ${c.name}`, () => rotateContainerLogs((p) => this.store.logFile(c.name, p), c.spec));
     }
@@ -636,14 +673,14 @@ export class Monitor {
     }
     this.suspects.delete(`${key}/${p.pid}`);
     this.counters.lost++;
-    this.handleDeath(c.name, p.pid!, null, { kind: 'lost' }, { code: null, signal: null, reason: 'lost', sender: null, coreDumped: false, at: new Date().toISOString() }, null);
+    this.handleDeath(c.name, p.pid!, { ticks: p.startTime }, { kind: 'lost' }, { code: null, signal: null, reason: 'lost', sender: null, coreDumped: false, at: new Date().toISOString() }, null);
   }
 
   private resolveStarting(c: ContainerState, p: ProcessState): void {
     // An earlier monitor's helper still at work: what it starts is adopted at a later pass.
     if (helperInFlight(this.store.root, c.name, p.name)) return;
     const known = new Set(c.processes.map((q) => q.pid).filter((x): x is number => x !== null));
-    const found = c.cgroup && c.init ? findStartedProcess(c.cgroup.v2, c.init.pid, p.name, known) : null;
+    const found = c.cgroup && c.init ? findStartedProcess(c.cgroup.v2, c.init.pid, p.name, known, p.startingSince ?? null) : null;
     let adopted = false;
     this.update(c.name, (s) => {
       const q = s.processes.find((x) => x.name === p.name);
@@ -653,6 +690,7 @@ export class Monitor {
         adopted = true;
       } else {
         q.state = 'backing-off';
+        q.startingSince = null;
       }
     });
     if (adopted) {
@@ -675,6 +713,10 @@ function processStateAfter(d: Decision): ProcessState['state'] {
     case 'leave':
       return d.state;
   }
+}
+
+function taskKey(t: TaskIdentity): string {
+  return `${t.pid}/${t.startBoottimeNs}`;
 }
 
 function round(n: number): number {

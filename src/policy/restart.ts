@@ -62,16 +62,21 @@ export const OPERATOR_SIGNAL_GRACE_MS = 10_000;
  * Was this death the operator's doing? A stop always is; after `vigil kill`,
  * a death by that very signal is, and so is an exit (not a signal) within the
  * grace period, a graceful shutdown in answer to it. A process that survived
- * the signal and later dies otherwise is not.
+ * the signal and later dies otherwise is not. A death with no account of how
+ * it ended (`lost`: its exit event never came, e.g. a full ring buffer while
+ * no monitor ran) after the operator's SIGKILL is the operator's however late
+ * it is found: nothing survives SIGKILL, and `operatorKill` belongs to this
+ * very start of the process (a new start clears it).
  */
 export function isOperatorsDeath(
   operatorStop: boolean,
   operatorKill: { signal: string; at: string } | null,
-  death: { signal: string | null },
+  death: { signal: string | null; reason?: string },
   nowMs: number,
 ): boolean {
   if (operatorStop) return true;
   if (!operatorKill) return false;
+  if (death.reason === 'lost' && operatorKill.signal === 'SIGKILL') return true;
   if (death.signal !== null) return death.signal === operatorKill.signal;
   return nowMs - Date.parse(operatorKill.at) <= OPERATOR_SIGNAL_GRACE_MS;
 }

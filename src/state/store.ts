@@ -77,6 +77,13 @@ export interface ProcessState {
    * is still placed. Absent in state written by older builds.
    */
   replaced?: { pid: number; startTime: number | null; byOperator: boolean } | null;
+  /**
+   * When a monitor recorded its restart intent (state "starting"), in
+   * /proc start-time ticks since boot: the copy its helper starts began
+   * then or later, an orphan an earlier copy left to vigil-init began before
+   * (monitor/adopt.ts). Absent in state written by older builds.
+   */
+  startingSince?: number | null;
   /** Supervision (absent in state written by older builds). The exec check's verdict, written by the monitor. */
   health?: Health | null;
   /**

@@ -5,10 +5,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { DecodeError, decodeEvent, type DecodedEvent, type MonoNs } from '../events/decode.js';
 import { EventKind, VIGIL_EVENT_VERSION } from '../events/layout.js';
-import { UnsupportedError } from '../util/errors.js';
+import { UnsupportedError, UsageError } from '../util/errors.js';
 import * as native from './native.js';
 
 export const BPFFS = '/sys/fs/bpf';
@@ -40,8 +40,34 @@ export function tracerSupport(): TracerSupport {
         : `no BTF type information at ${path} (VIGIL_BTF_PATH), so the BPF tracer cannot load`,
     };
   }
+  if (path !== KERNEL_BTF_PATH) checkBtfFile(path);
   if (!k.ringbuf) return { mode: 'degraded', reason: 'the kernel has no BPF ring buffer (Linux 5.8 or newer has it), so the BPF tracer cannot load' };
   return { mode: 'bpf' };
+}
+
+/** Raw BTF starts with 0xeB9F (little-endian here); an ELF vmlinux carries it in a section, which libbpf reads. */
+const BTF_MAGIC = Buffer.from([0x9f, 0xeb]);
+const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
+
+/**
+ * VIGIL_BTF_PATH names a file that exists: it must be BTF (raw, or an ELF
+ * vmlinux), else libbpf fails deep in the load with a bare errno.
+ */
+function checkBtfFile(path: string): void {
+  const head = Buffer.alloc(4);
+  let n = 0;
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      n = readSync(fd, head, 0, 4, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (err) {
+    throw new UsageError(`VIGIL_BTF_PATH: ${path} is not BTF type information (cannot read it: ${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  if ((n >= 2 && head.subarray(0, 2).equals(BTF_MAGIC)) || (n === 4 && head.equals(ELF_MAGIC))) return;
+  throw new UsageError(`VIGIL_BTF_PATH: ${path} is not BTF type information (neither raw BTF, as /sys/kernel/btf/vmlinux, nor an ELF vmlinux)`);
 }
 
 const identities = new Map<string, string>();

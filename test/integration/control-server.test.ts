@@ -66,3 +66,42 @@ serial('a stuck subscriber is cut off after stallMs; publishing never waits for 
   t.true(seqs.length > 0 && seqs.length < 4000, `it got ${seqs.length} of 4000`);
   t.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => i + 1));
 });
+
+serial('a peer that sends requests and never reads the replies holds a bounded amount of the monitor; once it reads, every request is answered', async (t) => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-test-control-'));
+  let asked = 0;
+  const big = 'x'.repeat(10_000);
+  const server = ControlServer.listen(root, {
+    snapshot: () => {
+      asked++;
+      return { big } as never;
+    },
+    command: () => Promise.reject(new Error('not asked')),
+    backlog: () => [],
+    notice: () => undefined,
+  });
+  t.teardown(() => {
+    server.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+  const peer = net.createConnection(controlSocketPath(root));
+  await new Promise((r) => peer.once('connect', r));
+  peer.pause();
+  const total = 3000;
+  for (let id = 1; id <= total; id++) peer.write(encodeFrame({ id, type: 'snapshot' }));
+  await new Promise((r) => setTimeout(r, 1000));
+  // 3000 replies of 10 kB would be 30 MB held for a peer that reads nothing.
+  t.true(asked * 10_000 < 4 * 1024 * 1024, `answered ${asked} of ${total} unread`);
+  const frames = new FrameStream();
+  let replies = 0;
+  const all = new Promise<void>((resolve) => {
+    peer.on('data', (chunk: Buffer) => {
+      replies += frames.push(chunk).length;
+      if (replies === total) resolve();
+    });
+  });
+  peer.resume();
+  await Promise.race([all, new Promise((r) => setTimeout(r, 10_000))]);
+  t.is(replies, total, 'every request answered once the peer reads');
+  peer.destroy();
+});

@@ -194,3 +194,48 @@ serial('an operator restart of a process whose restart a dying monitor left in f
   env.ok(t, 'rm', '-f', 'raced');
   t.deepEqual(env.leftovers(['raced']), []);
 });
+
+/** The children of a process (its first thread's), from /proc. */
+function childrenOf(pid: number): number[] {
+  return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+}
+
+serial('a monitor killed mid-restart: the next one adopts the copy its helper started, never an orphan the dead copy left behind', async (t) => {
+  // The dead copy's background child outlives it and is re-parented to
+  // vigil-init, carrying VIGIL_PROCESS=p like the copy the helper starts.
+  const command = ['/bin/sh', '-c', '/bin/sleep 600 & exec /bin/sleep 601'];
+  env.ok(t, 'run', env.writeSpec('orphans', { name: 'orphans', processes: [{ name: 'p', command, restart: { policy: 'always', backoff: { initial: '10ms' } } }] }));
+  const freeze = path.join(env.parentDirs()[0], 'orphans', 'cgroup.freeze');
+  const first = env.startMonitor();
+  await first.waitFor((l) => l.kind === 'monitor');
+  let second: ReturnType<KernelEnv['startMonitor']> | null = null;
+  t.teardown(() => second?.stop());
+  const before = env.inspect(t, 'orphans');
+  const main = before.processes[0].pid!;
+  const deadlineChild = Date.now() + 5000;
+  while (Date.now() < deadlineChild && childrenOf(main).length === 0) await sleep(10);
+  const [orphan] = childrenOf(main);
+  t.truthy(orphan, 'the first copy has a background child');
+  fs.writeFileSync(freeze, '1'); // holds the replacement before it execs, the monitor's helper in flight
+  try {
+    process.kill(main, 'SIGKILL');
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline && env.store.read('orphans').processes[0].state !== 'starting') await sleep(5);
+    t.is(env.store.read('orphans').processes[0].state, 'starting');
+    await sleep(200);
+    await first.stop('SIGKILL'); // its helper finishes the start, nobody records it
+  } finally {
+    fs.writeFileSync(freeze, '0');
+  }
+  second = env.startMonitor();
+  const adopted = await second.waitFor((l) => l.kind === 'restart' && l.process === 'p', 10_000);
+  const after = env.inspect(t, 'orphans');
+  t.is(after.processes[0].state, 'running');
+  t.is(after.processes[0].pid, adopted.pid);
+  t.not(adopted.pid, orphan, `adopted the orphan of the dead copy: ${adopted.reason}`);
+  t.regex(fs.readFileSync(`/proc/${adopted.pid}/cmdline`, 'utf8'), /601/, 'the adopted process is the new copy (sleep 601)');
+  t.deepEqual(namedChildren('orphans', after.pid!), ['p', 'p'], 'the orphan and one new copy, no third');
+  await second.stop();
+  env.ok(t, 'rm', '-f', 'orphans');
+  t.deepEqual(env.leftovers(['orphans']), []);
+});

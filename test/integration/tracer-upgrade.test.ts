@@ -6,13 +6,15 @@
  * and a build that fails to load leaves the running one untouched.
  */
 import test from 'ava';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dropCounts, ensureTracer, tracerInfo } from '../../src/tracer/tracer.js';
 import { kernelSerial } from '../helpers/kernel-test.js';
 import { OBJ, PYTHON, TracerHarness } from '../helpers/tracer-harness.js';
+import { PACKAGE_ROOT } from '../../src/paths.js';
 
 const { serial, missing } = kernelSerial('tracer upgrade');
 const h = new TracerHarness('upgrade');
@@ -101,4 +103,44 @@ serial('a build that fails to load leaves the running one pinned and reporting',
   const r = h.runIn('exit 7');
   await r.exited;
   t.like(await h.waitFor('exit event', () => h.exitsOf(r.pid)[0]), { status: 7 });
+});
+
+serial('a loader killed half-way through an upgrade: the next ensure finishes it, no mix of builds and no stray pin left', async (t) => {
+  const before = tracerInfo(h.pinDir);
+  const settings = { signalRate: 4242, signalBurst: 4242 };
+  const tracerModule = path.join(PACKAGE_ROOT, 'dist/src/tracer/tracer.js');
+  // The loader stops after replacing its first link pin (a test-only pause), and is killed there.
+  const loader = spawn(process.execPath, ['--input-type=module', '-e',
+    `import { ensureTracer } from ${JSON.stringify(tracerModule)}; ensureTracer(${JSON.stringify(OBJ)}, ${JSON.stringify(h.pinDir)}, ${JSON.stringify(settings)});`],
+  { env: { ...process.env, VIGIL_TEST_UPGRADE_PAUSE_MS: '20000' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const exited = new Promise((r) => loader.once('exit', r));
+  let stderr = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the loader never paused: ${stderr}`)), 20_000);
+    loader.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      if (/vigil test: replaced link_exit/.test(stderr)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  loader.kill('SIGKILL');
+  await exited;
+  const half = tracerInfo(h.pinDir);
+  const oldIds = new Set(before.programs.map((p) => p.id));
+  t.true(half.programs.some((p) => oldIds.has(p.id)), 'the kill left some links on the old build');
+
+  const again = ensureTracer(OBJ, h.pinDir, settings);
+  t.true(again.loaded && again.upgraded, 'the next ensure with that build finishes the upgrade');
+  const after = tracerInfo(h.pinDir);
+  t.true(after.programs.length >= 5);
+  t.true(after.programs.every((p) => !oldIds.has(p.id)), 'every link runs the new build');
+  t.deepEqual(readdirSync(h.pinDir).filter((n) => n.startsWith('new_')), [], 'no temporary pin left');
+  t.true(after.generation > half.generation, 'the finishing build has a generation of its own');
+  const r = h.runIn('exit 9');
+  await r.exited;
+  t.like(await h.waitFor('exit event', () => h.exitsOf(r.pid)[0]), { status: 9 });
+  await sleep(200);
+  t.is(h.exitsOf(r.pid).length, 1, 'reported once');
 });

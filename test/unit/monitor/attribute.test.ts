@@ -1,6 +1,6 @@
 import test from 'ava';
 import type { ExitEvent, SignalEvent, TaskIdentity } from '../../../src/events/decode.js';
-import { attributeExit, findProcess, senderOf, startTicks } from '../../../src/monitor/attribute.js';
+import { attributeExit, findProcess, processOfDeath, senderOf, startTicks } from '../../../src/monitor/attribute.js';
 import type { ContainerState } from '../../../src/state/store.js';
 import type { MonoNs } from '../../../src/util/units.js';
 
@@ -78,4 +78,23 @@ test('OOM: from the exit flag, or from an OOM event for that pid; never "signal 
 test('a signal event for another signal does not name the sender of the fatal one', (t) => {
   const a = attributeExit(exitEvent({ status: null, signal: 9, exitCode: 9 }), signalEvent(15, 0), false, { pid: 42, comm: 'bash', container: null }, at);
   t.like(a.lastExit, { signal: 'SIGKILL', sender: null });
+});
+
+test('a signal seen for an earlier holder of the pid is not the cause of this process\'s death', (t) => {
+  // pid 100 was held by another process (start tick 4000) when a host shell
+  // sent SIGSEGV; the process now holding pid 100 crashes on its own, and its
+  // own signal record is missing (dropped, or the buffer was half full).
+  const stale: SignalEvent = { ...signalEvent(11, 0), target: task(100, 4000) };
+  const a = attributeExit(exitEvent({ status: null, signal: 11, exitCode: 11 | 0x80, coreDumped: true }), stale, false, senderOf(stale, () => null), at);
+  t.like(a.death, { kind: 'signaled', signal: 11, fault: true, sender: null });
+  t.like(a.lastExit, { signal: 'SIGSEGV', sender: null });
+});
+
+test('a death found without an event is placed by pid and recorded start time, never on another process now holding that pid', (t) => {
+  // "a" died unseen at pid 100 (start 5000); "b" was restarted since and got pid 100 again (start 7000).
+  const state = { processes: [{ name: 'b', pid: 100, startTime: 7000 }, { name: 'a', pid: 100, startTime: 5000 }] } as ContainerState;
+  t.is(processOfDeath(state, 100, { ticks: 5000 })?.name, 'a');
+  t.is(processOfDeath(state, 100, { ticks: 7000 })?.name, 'b');
+  t.is(processOfDeath(state, 100, { ns: task(100, 5000).startBoottimeNs })?.name, 'a');
+  t.is(processOfDeath(state, 100, { ticks: 6000 }), null);
 });

@@ -127,3 +127,13 @@ test('operator intent: a stop always; a kill only for its own signal, or an exit
   t.true(isOperatorsDeath(false, hup, { signal: null }, t0 + OPERATOR_SIGNAL_GRACE_MS), 'a graceful exit at the edge of the grace period');
   t.false(isOperatorsDeath(false, hup, { signal: null }, t0 + OPERATOR_SIGNAL_GRACE_MS + 1), 'an exit after it');
 });
+
+test('operator intent: a lost death after the operator\'s SIGKILL is the operator\'s however late it is found; after another signal, only within the grace', (t) => {
+  const at = '2026-12-03T18:00:00.000Z';
+  const t0 = Date.parse(at);
+  const late = t0 + OPERATOR_SIGNAL_GRACE_MS + 60_000;
+  t.true(isOperatorsDeath(false, { signal: 'SIGKILL', at }, { signal: null, reason: 'lost' }, late));
+  t.false(isOperatorsDeath(false, { signal: 'SIGTERM', at }, { signal: null, reason: 'lost' }, late), 'it may have survived SIGTERM');
+  t.false(isOperatorsDeath(false, { signal: 'SIGKILL', at }, { signal: null, reason: 'exited' }, late), 'an exit code is not a SIGKILL');
+  t.false(isOperatorsDeath(false, null, { signal: null, reason: 'lost' }, late));
+});
