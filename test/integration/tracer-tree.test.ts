@@ -8,6 +8,7 @@
  */
 import test from 'ava';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TESTBIN_PATH } from '../../src/paths.js';
@@ -103,14 +104,23 @@ function oomOnce(cg: string, memDir: string, v1: boolean) {
   return r;
 }
 
-/** Can fentry programs attach here? Some sandboxes lock ftrace (reading its function list is EPERM). */
+/**
+ * Can fentry programs attach here? Some sandboxes lock ftrace (reading its
+ * function list is EPERM). Where tracefs is not mounted, it is mounted in a
+ * mount namespace of its own to look, so nothing stays mounted.
+ */
 function ftraceLocked(): boolean {
+  const list = '/sys/kernel/tracing/available_filter_functions';
   try {
-    readFileSync('/sys/kernel/tracing/available_filter_functions', { encoding: 'utf8', flag: 'r' }).slice(0, 1);
+    readFileSync(list, { encoding: 'utf8', flag: 'r' }).slice(0, 1);
     return false;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EPERM') return true;
+    if (code !== 'ENOENT') return false;
   }
+  const r = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `mount -t tracefs tracefs /sys/kernel/tracing && head -c 1 ${list} >/dev/null`], { encoding: 'utf8' });
+  return r.status !== 0 && /Operation not permitted/.test(r.stderr);
 }
 
 serial('OOM in a memcg: the hook the kernel\'s BTF picks attributes the victim to its container', async (t) => {
