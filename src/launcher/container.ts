@@ -106,6 +106,7 @@ export function recordStart(proc: ProcessState, result: HelperResult, restart: b
   proc.operatorKill = null;
   proc.waiting = null;
   proc.startingSince = null;
+  proc.backoffUntil = null;
   if (restart) proc.restarts += 1;
 }
 

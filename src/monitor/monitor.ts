@@ -485,6 +485,8 @@ export class Monitor {
       p.deaths = result.history.deathsMs.map((t) => new Date(t).toISOString());
       p.attempt = result.history.attempt;
       p.state = critical ? 'exited' : processStateAfter(decision);
+      // Kept with the state: a monitor restarted meanwhile waits out the rest.
+      p.backoffUntil = p.state === 'backing-off' && result.decision.action === 'restart' ? ticksSinceBoot() + Math.ceil(result.decision.delay / 10) : null;
     });
     if (replacedMeanwhile) {
       this.reportReplacedExit(name, pid, startTicks((start as { ns: bigint }).ns), death, lastExit);
@@ -553,6 +555,7 @@ export class Monitor {
       if (s.state !== 'running' || !p || p.state !== 'backing-off' || p.operatorStop) return;
       p.state = 'starting';
       p.startingSince = ticksSinceBoot();
+      p.backoffUntil = null;
       current = s;
     });
     if (!current) return;
@@ -631,7 +634,7 @@ export class Monitor {
    * Catch what the event stream did not deliver, and finish what an earlier
    * monitor left: a process the state calls running whose (pid, start time)
    * is gone twice in a row with no event is handled as lost, and counted (the
-   * count should stay 0); one left backing off is restarted; one left
+   * count should stay 0); one left backing off is restarted when its back-off ends; one left
    * starting is adopted if its helper got that far, else started again.
    */
   reconcile(): void {
@@ -657,7 +660,10 @@ export class Monitor {
     const key = `${c.name}/${p.name}`;
     if (this.starting.has(key) || this.timers.has(key)) return;
     if (p.state === 'backing-off') {
-      void this.restart(c.name, p.name, null);
+      // Left by an earlier monitor: restart when its back-off is over, not sooner.
+      const remainingMs = p.backoffUntil ? (p.backoffUntil - ticksSinceBoot()) * 10 : 0;
+      if (remainingMs > 0) this.later(key, remainingMs, () => void this.restart(c.name, p.name, null));
+      else void this.restart(c.name, p.name, null);
       return;
     }
     if (p.state === 'starting' && p.waiting && !this.takeOverHold(c, p)) return;

@@ -84,6 +84,13 @@ export interface ProcessState {
    * (monitor/adopt.ts). Absent in state written by older builds.
    */
   startingSince?: number | null;
+  /**
+   * When a process left "backing-off" is due to start again, in /proc
+   * start-time ticks since boot (a clock that no wall-clock change moves and
+   * that outlives the monitor): a monitor started meanwhile waits out the
+   * rest instead of restarting it at once. Absent in older state: at once.
+   */
+  backoffUntil?: number | null;
   /** Supervision (absent in state written by older builds). The exec check's verdict, written by the monitor. */
   health?: Health | null;
   /**
