@@ -83,6 +83,23 @@ struct vigil_exit_event {
 };
 _Static_assert(sizeof(struct vigil_exit_event) == 32 + 32 + 16, "vigil_exit_event size");
 
+/*
+ * Exits that found the ring buffer full wait in the `exit_overflow` hash map
+ * (key: struct vigil_task_key, value: struct vigil_exit_event) until the
+ * reader takes them; each watched cgroup may hold VIGIL_OVERFLOW_PER_CGROUP
+ * of them at once.
+ */
+#define VIGIL_OVERFLOW_ENTRIES 8192
+#define VIGIL_OVERFLOW_PER_CGROUP 1024
+
+/* A process, for ever: (tgid, leader's start_boottime) is never reused. */
+struct vigil_task_key {
+	__u32 tgid;
+	__u32 _pad;
+	__u64 start_boottime_ns;
+};
+_Static_assert(sizeof(struct vigil_task_key) == 16, "vigil_task_key size");
+
 struct vigil_signal_event {
 	struct vigil_event_header header; /* cgroup ids are the target's */
 	struct vigil_task target;

@@ -10,6 +10,9 @@
  * buffer is counted in `drops`, a rate-limited signal in `limited`, both per
  * event kind. Exits and OOM kills may use the whole buffer; signals, forks and
  * execs only its first half, so a storm of them cannot crowd out an exit.
+ * An exit that finds the buffer full waits in `exit_overflow` (a share per
+ * watched cgroup) until the reader takes it, so one container's exit storm
+ * cannot push another container's exit out while no monitor reads.
  * The maps and links are pinned by the loader, so recording continues with
  * no reader, and a newer build replaces this one without a gap: both run
  * for a moment, and `exit_seen`, `oom_seen` and `handover` keep each record
@@ -83,23 +86,49 @@ struct {
  * group can both read signal->live == 0 (each decrements it early in do_exit
  * and reaches the tracepoint later), and during an upgrade the old and the new
  * program both run: the first to insert the key reports. */
-struct task_key {
-	__u32 tgid;
-	__u32 _pad;
-	__u64 start_boottime_ns;
-};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
-	__type(key, struct task_key);
+	__type(key, struct vigil_task_key);
 	__type(value, __u8);
 } exit_seen SEC(".maps");
+
+/*
+ * Exits that found the ring buffer full, keyed like exit_seen, the whole
+ * record as the value: the reader takes them after the buffer (consumer.c).
+ * Each watched cgroup may hold VIGIL_OVERFLOW_PER_CGROUP of them at once, so a
+ * storm in one container fills its own share and the buffer, not the room
+ * another container's exit needs. A plain hash (never evicts): an entry
+ * leaves only when read. The shares are two counters per cgroup, each
+ * written by one side only (no lost update): `overflow_written` here,
+ * `overflow_read` by the reader.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VIGIL_OVERFLOW_ENTRIES);
+	__type(key, struct vigil_task_key);
+	__type(value, struct vigil_exit_event);
+} exit_overflow SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);   /* watched cgroup id */
+	__type(value, __u64); /* exits ever put in exit_overflow */
+} overflow_written SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);   /* watched cgroup id */
+	__type(value, __u64); /* exits ever taken out of exit_overflow by the reader */
+} overflow_read SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 1024);
-	__type(key, struct task_key);
+	__type(key, struct vigil_task_key);
 	__type(value, __u8);
 } oom_seen SEC(".maps");
 
@@ -258,7 +287,7 @@ static __always_inline void fill_task(struct vigil_task *out, struct task_struct
 /* First report of this process for `seen`? */
 static __always_inline bool first_report(void *seen, struct task_struct *p)
 {
-	struct task_key key = {};
+	struct vigil_task_key key = {};
 	__u8 one = 1;
 
 	key.tgid = BPF_CORE_READ(p, tgid);
@@ -272,12 +301,62 @@ static __always_inline bool first_report(void *seen, struct task_struct *p)
  * argument is used: 6.16+ adds `bool group_dead`, older kernels have only p.
  * Never rate-limited and never gated by generation (dedup by exit_seen).
  */
+static __always_inline void fill_exit(struct vigil_exit_event *e, struct task_struct *p, __u64 wid,
+				      __u64 own)
+{
+	__s32 code = BPF_CORE_READ(p, exit_code);
+
+	fill_header(&e->header, wid, own, VIGIL_EV_EXIT, sizeof(*e));
+	fill_task(&e->task, p);
+	e->ppid = BPF_CORE_READ(p, real_parent, tgid);
+	e->exit_code = code;
+	e->flags = 0;
+	if (BPF_CORE_READ(p, signal, oom_mm))
+		e->flags |= VIGIL_EXIT_OOM_VICTIM;
+	if (code & 0x80)
+		e->flags |= VIGIL_EXIT_CORE_DUMPED;
+	e->_pad = 0;
+}
+
+/* The ring buffer is full: keep the exit in exit_overflow if wid's share allows. */
+static __always_inline void overflow_exit(struct task_struct *p, __u64 wid, __u64 own)
+{
+	struct vigil_exit_event e = {};
+	struct vigil_task_key key = {};
+	__u64 zero = 0, *written, *read;
+
+	written = bpf_map_lookup_elem(&overflow_written, &wid);
+	if (!written) {
+		bpf_map_update_elem(&overflow_written, &wid, &zero, BPF_NOEXIST);
+		written = bpf_map_lookup_elem(&overflow_written, &wid);
+		if (!written)
+			goto lost;
+	}
+	read = bpf_map_lookup_elem(&overflow_read, &wid);
+	if (*written - (read ? *read : 0) >= VIGIL_OVERFLOW_PER_CGROUP)
+		goto lost;
+	fill_exit(&e, p, wid, own);
+	key.tgid = e.task.pid;
+	key.start_boottime_ns = e.task.start_boottime_ns;
+	if (bpf_map_update_elem(&exit_overflow, &key, &e, BPF_NOEXIST) < 0)
+		goto lost;
+	__sync_fetch_and_add(written, 1);
+	return;
+lost:
+	count(&drops, VIGIL_EV_EXIT);
+}
+
+/*
+ * do_exit() -> trace_sched_process_exit(), once per exiting thread, after
+ * signal->live was decremented and task->exit_code set. Only the first
+ * argument is used: 6.16+ adds `bool group_dead`, older kernels have only p.
+ * Never rate-limited and never gated by generation (dedup by exit_seen).
+ */
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(vigil_exit, struct task_struct *p)
 {
 	struct vigil_exit_event *e;
 	__u64 wid, own;
-	__s32 code;
 
 	if (BPF_CORE_READ(p, signal, live.counter) != 0)
 		return 0; /* not the last thread of the group */
@@ -287,20 +366,12 @@ int BPF_PROG(vigil_exit, struct task_struct *p)
 	if (!first_report(&exit_seen, p))
 		return 0; /* another thread (or the other build) already reported it */
 
-	e = reserve(sizeof(*e), VIGIL_EV_EXIT);
-	if (!e)
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		overflow_exit(p, wid, own);
 		return 0;
-	fill_header(&e->header, wid, own, VIGIL_EV_EXIT, sizeof(*e));
-	fill_task(&e->task, p);
-	e->ppid = BPF_CORE_READ(p, real_parent, tgid);
-	code = BPF_CORE_READ(p, exit_code);
-	e->exit_code = code;
-	e->flags = 0;
-	if (BPF_CORE_READ(p, signal, oom_mm))
-		e->flags |= VIGIL_EXIT_OOM_VICTIM;
-	if (code & 0x80)
-		e->flags |= VIGIL_EXIT_CORE_DUMPED;
-	e->_pad = 0;
+	}
+	fill_exit(e, p, wid, own);
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }

@@ -3,7 +3,8 @@
  *
  *   new Consumer(pinDir, callback)  bpf_obj_get + ring_buffer__new, and a
  *                                   uv_poll on ring_buffer__epoll_fd()
- *   readable -> ring_buffer__consume -> callback(records: Buffer[]) once
+ *   readable -> ring_buffer__consume, then the exits that waited in
+ *               exit_overflow -> callback(records: Buffer[]) once
  *   poll()   -> the same, synchronously; returns the number of records
  *   close()  -> uv_poll_stop + uv_close, ring_buffer__free; idempotent
  *
@@ -19,6 +20,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "addon.h"
+#include "events.h"
 
 struct consumer {
 	napi_env env;
@@ -27,6 +29,9 @@ struct consumer {
 	napi_async_context actx;
 	struct ring_buffer *rb;
 	int map_fd;
+	/* exits that found the ring buffer full (vigil.bpf.c exit_overflow) and
+	 * the reader's count per cgroup; -1 where the pinned build has none */
+	int overflow_fd, overflow_read_fd;
 	uv_poll_t *poll; /* separately allocated: freed by the uv_close callback */
 	bool open;
 	bool hooked; /* env cleanup hook registered */
@@ -37,6 +42,15 @@ struct consumer {
 };
 
 static void env_cleanup(void *arg);
+
+static void close_overflow_fds(struct consumer *c)
+{
+	if (c->overflow_fd >= 0)
+		close(c->overflow_fd);
+	if (c->overflow_read_fd >= 0)
+		close(c->overflow_read_fd);
+	c->overflow_fd = c->overflow_read_fd = -1;
+}
 
 /* Release the kernel and loop resources; JS references only when allowed. */
 static void consumer_close(struct consumer *c, bool js_refs)
@@ -50,6 +64,7 @@ static void consumer_close(struct consumer *c, bool js_refs)
 	if (c->map_fd >= 0)
 		close(c->map_fd);
 	c->map_fd = -1;
+	close_overflow_fds(c);
 	if (c->hooked) {
 		napi_remove_env_cleanup_hook(c->env, env_cleanup, c);
 		c->hooked = false;
@@ -90,6 +105,37 @@ static int on_sample(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/*
+ * Take the exits that waited in exit_overflow, after the ring buffer: each is
+ * passed on as a ring record would be, deleted, and counted in overflow_read
+ * for its cgroup, which gives that cgroup's share back. An exit put there
+ * while this runs is taken at the next wakeup or poll().
+ */
+static void drain_overflow(struct consumer *c)
+{
+	struct vigil_task_key key;
+	struct vigil_exit_event e;
+
+	if (c->overflow_fd < 0)
+		return;
+	for (int i = 0; i < VIGIL_OVERFLOW_ENTRIES; i++) {
+		__u64 wid, n = 0;
+
+		if (bpf_map_get_next_key(c->overflow_fd, NULL, &key) < 0)
+			return; /* empty */
+		if (bpf_map_lookup_elem(c->overflow_fd, &key, &e) < 0 ||
+		    bpf_map_delete_elem(c->overflow_fd, &key) < 0)
+			continue; /* taken meanwhile by another reader */
+		on_sample(c, &e, sizeof(e));
+		wid = e.header.cgroup_id;
+		if (c->overflow_read_fd >= 0) {
+			bpf_map_lookup_elem(c->overflow_read_fd, &wid, &n);
+			n++;
+			bpf_map_update_elem(c->overflow_read_fd, &wid, &n, BPF_ANY);
+		}
+	}
+}
+
 /* Consume what is waiting into c->batch. Returns the count or -errno. */
 static int collect(struct consumer *c)
 {
@@ -102,6 +148,7 @@ static int collect(struct consumer *c)
 	n = ring_buffer__consume(c->rb);
 	if (n < 0)
 		return n;
+	drain_overflow(c);
 	if (c->batch_failed)
 		return -ENOMEM;
 	return (int)c->batch_len;
@@ -164,6 +211,16 @@ static struct consumer *unwrap_this(napi_env env, napi_callback_info info, const
 	return c;
 }
 
+/* A pinned map's fd, or -1 (absent from builds before it: done without). */
+static int pinned_fd(const char *dir, const char *name)
+{
+	char p[PATH_MAX];
+
+	if (snprintf(p, sizeof(p), "%s/%s", dir, name) >= (int)sizeof(p))
+		return -1;
+	return bpf_obj_get(p);
+}
+
 /* new Consumer(pinDir: string, callback: (records: Buffer[]) => void) */
 static napi_value consumer_new(napi_env env, napi_callback_info info)
 {
@@ -192,9 +249,12 @@ static napi_value consumer_new(napi_env env, napi_callback_info info)
 	if (!c)
 		return vn_throw(env, VN_ERR_SYS, ENOMEM, "Consumer: calloc", NULL, NULL);
 	c->env = env;
+	c->overflow_fd = pinned_fd(dir, "exit_overflow");
+	c->overflow_read_fd = pinned_fd(dir, "overflow_read");
 	c->map_fd = bpf_obj_get(path);
 	if (c->map_fd < 0) {
 		err = errno;
+		close_overflow_fds(c);
 		free(c);
 		return vn_throw(env, VN_ERR_MAP, err, "Consumer: bpf_obj_get", path, NULL);
 	}
@@ -202,6 +262,7 @@ static napi_value consumer_new(napi_env env, napi_callback_info info)
 	if (!c->rb) {
 		err = errno;
 		close(c->map_fd);
+		close_overflow_fds(c);
 		free(c);
 		return vn_throw(env, VN_ERR_RINGBUF, err, "Consumer: ring_buffer__new", path,
 				NULL);
@@ -243,6 +304,7 @@ static napi_value consumer_new(napi_env env, napi_callback_info info)
 fail_rb:
 	ring_buffer__free(c->rb);
 	close(c->map_fd);
+	close_overflow_fds(c);
 	free(c);
 	return vn_throw(env, VN_ERR_RINGBUF, err, "Consumer: uv_poll_init", path, NULL);
 }

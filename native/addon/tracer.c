@@ -53,7 +53,7 @@ const char *vn_oom_hook_name(__u32 hook)
 
 static const char *const map_pins[] = {
 	"events", "watched", "drops", "limited", "control", "exit_seen", "oom_seen", "signal_bucket",
-	"handover",
+	"handover", "exit_overflow", "overflow_written", "overflow_read",
 };
 
 

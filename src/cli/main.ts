@@ -57,6 +57,23 @@ export function exitCodeOf(err: unknown): number {
   return 125;
 }
 
+/**
+ * `vigil COMMAND --help`: HELP's entries for that command (an entry is a line
+ * indented two spaces and the more indented lines under it), or '' if it has
+ * none of its own.
+ */
+export function commandHelp(command: string): string {
+  let text = '';
+  let mine = false;
+  for (const line of HELP.split('\n')) {
+    const head = /^ {2}(\S+)/.exec(line);
+    if (head) mine = head[1] === command;
+    else if (!line.startsWith('   ')) mine = false;
+    if (mine) text += `${line}\n`;
+  }
+  return text;
+}
+
 export async function main(argv: string[]): Promise<number> {
   let root = process.env.VIGIL_ROOT || undefined;
   let rootOption = 'VIGIL_ROOT';
@@ -77,6 +94,11 @@ export async function main(argv: string[]): Promise<number> {
   if (!command || command === '--help' || command === '-h' || command === 'help') {
     out(HELP);
     return command ? 0 : 2;
+  }
+  if ((rest[0] === '--help' || rest[0] === '-h') && new RegExp(`\\b${command.replace(/\W/g, '')}\\b`).test(HELP)) {
+    const usage = commandHelp(command);
+    out(usage ? `${usage}(vigil --help for every command, SPEC.md for the details)\n` : HELP);
+    return 0;
   }
   if (command === '--version' || command === 'version') {
     out(`vigil ${JSON.parse(fs.readFileSync(`${PACKAGE_ROOT}/package.json`, 'utf8')).version}\n`);

@@ -104,9 +104,14 @@ export function containerProcs(state: ContainerState): ProcInfo[] {
   return [...pids].map(readProc).filter((p): p is ProcInfo => p !== null);
 }
 
+/**
+ * When the machine booted, as a wall-clock time in ms: now less the uptime
+ * (the boot-time clock that /proc start times count, to 10 ms). /proc/stat's
+ * btime is whole seconds, which put start times up to a second early.
+ */
 export function bootTimeMs(): number {
-  const btime = /^btime\s+(\d+)/m.exec(fs.readFileSync('/proc/stat', 'utf8'))?.[1];
-  return Number(btime) * 1000;
+  const uptimeS = Number(fs.readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+  return Date.now() - uptimeS * 1000;
 }
 
 /** uid -> name from the host's /etc/passwd (the container shares the host's ids), else the number. */

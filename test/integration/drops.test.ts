@@ -3,6 +3,7 @@
  * kernel and reported by the next monitor, once, as what they are.
  */
 import test from 'ava';
+import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KernelEnv, TESTBIN_IN_CONTAINER } from '../helpers/kernel-env.js';
 import { kernelSerial } from '../helpers/kernel-test.js';
@@ -58,25 +59,56 @@ serial('an operator\'s SIGKILL whose exit the full ring buffer lost is still the
   t.deepEqual(env.leftovers(['opkill']), []);
 });
 
-serial('vigil-init killed while the ring buffer is full: the next monitor finds it gone, says so, and restarts the container', async (t) => {
+serial('vigil-init killed while its own container\'s exits fill the ring buffer: the next monitor finds it gone, says so, and restarts the container', async (t) => {
   env.ok(t, 'run', env.writeSpec('noisy', env.spec('noisy', [{ name: 'p', command: ['/bin/sleep', '600'] }])));
-  env.ok(t, 'run', env.writeSpec('quiet', env.spec('quiet', [{ name: 'q', command: ['/bin/sleep', '600'], restart: 'always' }])));
   const lostBefore = dropCounts(env.store.pinDir).lost.exit;
+  // The storm fills the ring buffer and this container's share of the overflow.
   env.ok(t, 'exec', 'noisy', '--', TESTBIN_IN_CONTAINER, 'storm', '30000');
-  t.true(dropCounts(env.store.pinDir).lost.exit > lostBefore, 'the storm filled the ring buffer');
-  const init = env.inspect(t, 'quiet').pid!;
+  t.true(dropCounts(env.store.pinDir).lost.exit > lostBefore, 'the storm filled the ring buffer and its overflow share');
+  const init = env.inspect(t, 'noisy').pid!;
   process.kill(init, 'SIGKILL'); // not the operator: the container must come back
   const monitor = env.startMonitor();
-  const line = await monitor.waitFor((l) => l.container === 'quiet' && l.process === null && l.pid === init, 15_000);
+  const line = await monitor.waitFor((l) => l.container === 'noisy' && l.process === null && l.pid === init, 15_000);
   t.is(line.kind, 'lost', line.reason);
   t.is(line.action, 'restart-container');
-  await monitor.waitFor((l) => l.container === 'quiet' && l.kind === 'restart' && l.process === null, 15_000);
-  const after = env.inspect(t, 'quiet');
+  await monitor.waitFor((l) => l.container === 'noisy' && l.kind === 'restart' && l.process === null, 15_000);
+  const after = env.inspect(t, 'noisy');
   t.is(after.state, 'running');
   t.not(after.pid, init);
   t.is(after.processes[0].state, 'running');
   await monitor.stop();
   env.ok(t, 'rm', '-f', 'noisy');
+  t.deepEqual(env.leftovers(['noisy']), []);
+});
+
+serial('another container\'s exit storm fills the ring buffer while no monitor runs: this container\'s exits wait in the overflow and reach the next monitor whole', async (t) => {
+  env.ok(t, 'run', env.writeSpec('noisy2', env.spec('noisy2', [{ name: 'p', command: ['/bin/sleep', '600'] }])));
+  env.ok(t, 'run', env.writeSpec('quiet', env.spec('quiet', [
+    { name: 'q', command: ['/bin/sleep', '600'], restart: 'always' },
+    { name: 'r', command: ['/bin/sh', '-c', 'sleep 2; exit 42'], restart: 'never' },
+  ])));
+  const before = env.inspect(t, 'quiet');
+  const q = before.processes.find((p) => p.name === 'q')!.pid!;
+  const r = before.processes.find((p) => p.name === 'r')!.pid!;
+  const lostBefore = dropCounts(env.store.pinDir).lost.exit;
+  env.ok(t, 'exec', 'noisy2', '--', TESTBIN_IN_CONTAINER, 'storm', '30000');
+  t.true(dropCounts(env.store.pinDir).lost.exit > lostBefore, 'the storm filled the ring buffer (and its own overflow share)');
+  process.kill(q, 'SIGKILL');
+  while (fs.existsSync(`/proc/${r}`)) await sleep(50); // r exits 42 meanwhile, the ring buffer still full
+  const lostAfter = dropCounts(env.store.pinDir).lost.exit;
+  const monitor = env.startMonitor();
+  const killed = await monitor.waitFor((l) => l.container === 'quiet' && l.pid === q, 15_000);
+  t.is(killed.kind, 'exit', killed.reason);
+  t.is(killed.signal, 'SIGKILL');
+  t.is(killed.action, 'restart');
+  const exited = await monitor.waitFor((l) => l.container === 'quiet' && l.pid === r, 15_000);
+  t.is(exited.kind, 'exit', exited.reason);
+  t.is(exited.code, 42);
+  await monitor.waitFor((l) => l.container === 'quiet' && l.kind === 'restart' && l.process === 'q', 15_000);
+  t.is(dropCounts(env.store.pinDir).lost.exit, lostAfter, 'nothing more lost');
+  t.false(monitor.lines.some((l) => l.kind === 'lost' && l.container === 'quiet'), 'nothing of quiet found only by reconciliation');
+  await monitor.stop();
+  env.ok(t, 'rm', '-f', 'noisy2');
   env.ok(t, 'rm', '-f', 'quiet');
-  t.deepEqual(env.leftovers(['noisy', 'quiet']), []);
+  t.deepEqual(env.leftovers(['noisy2', 'quiet']), []);
 });

@@ -19,7 +19,9 @@ test('a list flag collects every value in order, through its alias too', (t) => 
 });
 
 test('unknown options and missing values are usage errors naming the option', (t) => {
-  t.throws(() => parseArgs(['--bogus'], {}), { instanceOf: UsageError, message: 'unknown option --bogus' });
+  t.throws(() => parseArgs(['--bogus'], {}), { instanceOf: UsageError, message: 'unknown option --bogus (see vigil --help)' });
+  t.throws(() => parseArgs(['--memroy', '64M'], { memory: 'string', name: 'string' }), { instanceOf: UsageError, message: 'unknown option --memroy (did you mean --memory?) (see vigil --help)' });
+  t.throws(() => parseArgs(['--zzzzzz'], { memory: 'string' }), { instanceOf: UsageError, message: 'unknown option --zzzzzz (see vigil --help)' });
   t.throws(() => parseArgs(['--time'], { time: 'string' }), { instanceOf: UsageError, message: 'option --time needs a value' });
   t.throws(() => parseArgs(['--json=1'], { json: 'boolean' }), { instanceOf: UsageError, message: 'option --json takes no value' });
 });
