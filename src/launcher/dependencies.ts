@@ -20,6 +20,8 @@ import type { ContainerState, ProcessState, Store } from '../state/store.js';
 import { NotFoundError, VigilError } from '../util/errors.js';
 import { monitorRunning, recordStart, startProcess } from './container.js';
 import { runHealthCheck } from './health-exec.js';
+import { initialHealth, onCheckResult, type CheckResult } from '../policy/health.js';
+import type { HealthSpec } from './spec-supervision.js';
 import { isAlive, readStat, signalIdentified } from './proc.js';
 import type { ContainerSpec, ProcessSpec } from './spec.js';
 
@@ -195,9 +197,26 @@ async function isReady(store: Store, s: ContainerState, dep: string, lastOwnChec
     const last = lastOwnCheck.get(dep) ?? 0;
     if (Date.now() - last < Math.min(spec.health.interval, OWN_CHECK_EVERY_MS)) return false;
     lastOwnCheck.set(dep, Date.now());
-    if (!(await runHealthCheck(store, s, dep)).ok) return false;
+    const result = await runHealthCheck(store, s, dep);
+    recordOwnCheck(store, s.name, dep, p.pid!, spec.health, result);
+    if (!result.ok) return false;
   }
   return watchdogReady(store, p, spec);
+}
+
+/**
+ * What a check run here said goes into the state as a monitor's would (the
+ * same judge, policy/health.ts), so inspect shows the health the start
+ * waited for, and a monitor goes on from it rather than from "starting".
+ */
+function recordOwnCheck(store: Store, name: string, dep: string, pid: number, spec: HealthSpec, result: CheckResult): void {
+  update(store, name, (st) => {
+    const q = st.processes.find((x) => x.name === dep);
+    if (!q || q.pid !== pid || q.state !== 'running') return;
+    const before = q.health?.pid === pid ? q.health : initialHealth(pid);
+    const now = Date.now();
+    q.health = onCheckResult(spec, before, result, q.startedAt ? Date.parse(q.startedAt) : now, now).health;
+  });
 }
 
 function watchdogReady(store: Store, p: ProcessState, spec: ProcessSpec): boolean {

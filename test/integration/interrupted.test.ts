@@ -266,3 +266,20 @@ serial('a monitor restarted while a process backs off waits out the rest of its 
   env.ok(t, 'rm', '-f', 'patient');
   t.deepEqual(env.leftovers(['patient']), []);
 });
+
+serial('vigil run with no monitor, held back on a dependency\'s health check: inspect shows the check it waited for', (t) => {
+  env.ok(t, 'run', env.writeSpec('checked', {
+    name: 'checked',
+    processes: [
+      { name: 'web', command: ['/bin/sleep', '600'], dependsOn: ['db'] },
+      { name: 'db', command: ['/bin/sleep', '600'], health: { exec: ['/bin/true'], interval: '30s', timeout: '2s', retries: 1 } },
+    ],
+  }));
+  const db = env.inspect(t, 'checked').processes.find((p) => p.name === 'db')! as unknown as { pid: number; health: { status: string; lastCheckAt: string | null; lastResult: string | null } };
+  t.is(db.health.status, 'healthy', 'the check vigil run ran, not "starting" until a monitor checks');
+  t.truthy(db.health.lastCheckAt);
+  t.is(db.health.lastResult, 'exit 0');
+  t.is(env.inspect(t, 'checked').processes.find((p) => p.name === 'web')!.state, 'running');
+  env.ok(t, 'rm', '-f', 'checked');
+  t.deepEqual(env.leftovers(['checked']), []);
+});
