@@ -13,7 +13,7 @@ import { isAlive, signalIdentified, sleepSync } from '../launcher/proc.js';
 import { signalName } from '../util/signals.js';
 import { CONTAINER_RESTART_MARK, escalate, talliesFromRecords } from '../policy/escalation.js';
 import { DEFAULT_ESCALATION } from '../launcher/spec-ops.js';
-import { decide, describeDeath, isOperatorsDeath, type Death, type Decision } from '../policy/restart.js';
+import { decide, describeDeath, isOperatorsDeath, longestRestartDelay, type Death, type Decision } from '../policy/restart.js';
 import { criticalReason, isCriticalDeath } from '../policy/critical.js';
 import type { ContainerState, LastExit, ProcessState, Store } from '../state/store.js';
 import { rotateContainerLogs } from '../state/log-rotation.js';
@@ -661,7 +661,11 @@ export class Monitor {
     if (this.starting.has(key) || this.timers.has(key)) return;
     if (p.state === 'backing-off') {
       // Left by an earlier monitor: restart when its back-off is over, not sooner.
-      const remainingMs = p.backoffUntil ? (p.backoffUntil - ticksSinceBoot()) * 10 : 0;
+      // Never later than the policy allows: ticks restart at boot, so a time
+      // kept from before a reboot (a state root on disk) may lie far ahead.
+      const spec = c.spec.processes.find((q) => q.name === p.name);
+      const longestMs = spec ? longestRestartDelay(spec.restart.backoff) : 0;
+      const remainingMs = p.backoffUntil ? Math.min(longestMs, (p.backoffUntil - ticksSinceBoot()) * 10) : 0;
       if (remainingMs > 0) this.later(key, remainingMs, () => void this.restart(c.name, p.name, null));
       else void this.restart(c.name, p.name, null);
       return;

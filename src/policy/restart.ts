@@ -93,6 +93,15 @@ export function restartBackoff(backoff: Backoff, attempt: number, random: () => 
   return ms(Math.max(0, Math.round(base * (1 + spread))));
 }
 
+/**
+ * The longest wait a restart decision under `backoff` can give: the capped
+ * back-off at its most jittered, or the spacing floor. A kept back-off
+ * (state backoffUntil) is never waited out longer than this.
+ */
+export function longestRestartDelay(backoff: Backoff): Millis {
+  return ms(Math.max(Math.round(backoff.max * (1 + backoff.jitter)), backoff.minSpacing ?? 0));
+}
+
 export function describeDeath(death: Death): string {
   switch (death.kind) {
     case 'exited':

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KernelEnv, VIGIL } from '../helpers/kernel-env.js';
 import { kernelSerial } from '../helpers/kernel-test.js';
+import { ticksSinceBoot } from '../../src/monitor/adopt.js';
 
 const { serial, missing } = kernelSerial('interrupted-launcher tests');
 const env = missing ? null! : new KernelEnv('interrupted');
@@ -265,6 +266,34 @@ serial('a monitor restarted while a process backs off waits out the rest of its 
   t.is(env.inspect(t, 'patient').processes[0].state, 'running');
   env.ok(t, 'rm', '-f', 'patient');
   t.deepEqual(env.leftovers(['patient']), []);
+});
+
+serial('a back-off kept from before a reboot (ticks since an earlier, longer boot) is waited out no longer than the policy\'s maximum', async (t) => {
+  env.ok(t, 'run', env.writeSpec('rebooted', { name: 'rebooted', processes: [{ name: 'p', command: ['/bin/sleep', '600'], restart: { policy: 'always', backoff: { initial: '2s', max: '2s' } } }] }));
+  const first = env.startMonitor();
+  await first.waitFor((l) => l.kind === 'monitor');
+  let second: ReturnType<KernelEnv['startMonitor']> | null = null;
+  t.teardown(() => second?.stop());
+  process.kill(env.inspect(t, 'rebooted').processes[0].pid!, 'SIGKILL');
+  const exit = await first.waitFor((l) => l.kind === 'exit' && l.process === 'p');
+  t.is(exit.delayMs, 2000);
+  await first.stop('SIGKILL');
+  // As a state root on disk holds it after a reboot: the time was counted
+  // from a boot that ran ten days, this boot's ticks are far below it.
+  const tenDaysOfTicks = 10 * 24 * 3600 * 100;
+  env.store.update('rebooted', (s) => {
+    s.processes[0].backoffUntil = ticksSinceBoot() + tenDaysOfTicks;
+  });
+  const startedAt = Date.now();
+  second = env.startMonitor();
+  await second.waitFor((l) => l.kind === 'monitor');
+  const restarted = await second.waitFor((l) => l.kind === 'restart' && l.process === 'p', 15_000);
+  const afterMs = Date.now() - startedAt;
+  t.true(afterMs < 8000, `restarted ${afterMs} ms after the monitor started (the policy's maximum is 2 s)`);
+  t.truthy(restarted.pid);
+  t.is(env.inspect(t, 'rebooted').processes[0].state, 'running');
+  env.ok(t, 'rm', '-f', 'rebooted');
+  t.deepEqual(env.leftovers(['rebooted']), []);
 });
 
 serial('vigil run with no monitor, held back on a dependency\'s health check: inspect shows the check it waited for', (t) => {

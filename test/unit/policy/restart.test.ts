@@ -1,5 +1,5 @@
 import test from 'ava';
-import { OPERATOR_SIGNAL_GRACE_MS, decide, isOperatorsDeath, restartBackoff, type Death, type History } from '../../../src/policy/restart.js';
+import { OPERATOR_SIGNAL_GRACE_MS, decide, isOperatorsDeath, longestRestartDelay, restartBackoff, type Death, type History } from '../../../src/policy/restart.js';
 import { DEFAULT_BACKOFF, type RestartPolicy } from '../../../src/launcher/spec.js';
 import { ms } from '../../../src/util/units.js';
 
@@ -28,6 +28,13 @@ test('jitter spreads the delay both ways within its fraction', (t) => {
   t.is(Number(restartBackoff(b, 1, () => 0)), 90);
   t.is(Number(restartBackoff(b, 1, () => 0.5)), 100);
   t.is(Number(restartBackoff(b, 1, () => 0.999999)), 110);
+});
+
+test('the longest restart delay is max at its most jittered, or the spacing floor', (t) => {
+  const b = policy().backoff;
+  t.is(Number(longestRestartDelay({ ...b, jitter: 0.1 })), 1100);
+  t.is(Number(longestRestartDelay({ ...b, minSpacing: ms(5000) })), 5000);
+  for (let n = 1; n < 12; n++) t.true(restartBackoff({ ...b, jitter: 0.5 }, n, () => 0.999999) <= longestRestartDelay({ ...b, jitter: 0.5 }));
 });
 
 test('on-failure: exit 3 restarts, exit 0 does not', (t) => {
