@@ -30,8 +30,8 @@ struct consumer {
 	struct ring_buffer *rb;
 	int map_fd;
 	/* exits that found the ring buffer full (vigil.bpf.c exit_overflow) and
-	 * the reader's count per cgroup; -1 where the pinned build has none */
-	int overflow_fd, overflow_read_fd;
+	 * the share counters per cgroup; -1 where the pinned build has none */
+	int overflow_fd, overflow_written_fd, overflow_read_fd;
 	uv_poll_t *poll; /* separately allocated: freed by the uv_close callback */
 	bool open;
 	bool hooked; /* env cleanup hook registered */
@@ -47,9 +47,11 @@ static void close_overflow_fds(struct consumer *c)
 {
 	if (c->overflow_fd >= 0)
 		close(c->overflow_fd);
+	if (c->overflow_written_fd >= 0)
+		close(c->overflow_written_fd);
 	if (c->overflow_read_fd >= 0)
 		close(c->overflow_read_fd);
-	c->overflow_fd = c->overflow_read_fd = -1;
+	c->overflow_fd = c->overflow_written_fd = c->overflow_read_fd = -1;
 }
 
 /* Release the kernel and loop resources; JS references only when allowed. */
@@ -109,7 +111,8 @@ static int on_sample(void *ctx, void *data, size_t size)
  * Take the exits that waited in exit_overflow, after the ring buffer: each is
  * passed on as a ring record would be, deleted, and counted in overflow_read
  * for its cgroup, which gives that cgroup's share back. An exit put there
- * while this runs is taken at the next wakeup or poll().
+ * while this runs is taken at the next wakeup or poll(). A cgroup unwatched
+ * meanwhile has no counters left (tracer_query.c): none is made again.
  */
 static void drain_overflow(struct consumer *c)
 {
@@ -119,7 +122,7 @@ static void drain_overflow(struct consumer *c)
 	if (c->overflow_fd < 0)
 		return;
 	for (int i = 0; i < VIGIL_OVERFLOW_ENTRIES; i++) {
-		__u64 wid, n = 0;
+		__u64 wid, written, n = 0;
 
 		if (bpf_map_get_next_key(c->overflow_fd, NULL, &key) < 0)
 			return; /* empty */
@@ -128,11 +131,15 @@ static void drain_overflow(struct consumer *c)
 			continue; /* taken meanwhile by another reader */
 		on_sample(c, &e, sizeof(e));
 		wid = e.header.cgroup_id;
-		if (c->overflow_read_fd >= 0) {
-			bpf_map_lookup_elem(c->overflow_read_fd, &wid, &n);
-			n++;
-			bpf_map_update_elem(c->overflow_read_fd, &wid, &n, BPF_ANY);
-		}
+		if (c->overflow_read_fd < 0 || c->overflow_written_fd < 0 ||
+		    bpf_map_lookup_elem(c->overflow_written_fd, &wid, &written) < 0)
+			continue;
+		bpf_map_lookup_elem(c->overflow_read_fd, &wid, &n);
+		n++;
+		bpf_map_update_elem(c->overflow_read_fd, &wid, &n, BPF_ANY);
+		/* unwatched between the lookup and the update: drop what was made */
+		if (bpf_map_lookup_elem(c->overflow_written_fd, &wid, &written) < 0)
+			bpf_map_delete_elem(c->overflow_read_fd, &wid);
 	}
 }
 
@@ -250,6 +257,7 @@ static napi_value consumer_new(napi_env env, napi_callback_info info)
 		return vn_throw(env, VN_ERR_SYS, ENOMEM, "Consumer: calloc", NULL, NULL);
 	c->env = env;
 	c->overflow_fd = pinned_fd(dir, "exit_overflow");
+	c->overflow_written_fd = pinned_fd(dir, "overflow_written");
 	c->overflow_read_fd = pinned_fd(dir, "overflow_read");
 	c->map_fd = bpf_obj_get(path);
 	if (c->map_fd < 0) {

@@ -1,6 +1,7 @@
 /* Short-lived calls on a pinned tracer: watch/unwatch, per-kind counters,
  * the build and its programs' kernel run time, and what the kernel offers. */
 #include <errno.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,32 @@ static int open_pinned(napi_env env, const char *fn, napi_value jdir, const char
 		vn_throw(env, VN_ERR_MAP, errno, what, path, NULL);
 	}
 	return fd;
+}
+
+/*
+ * An unwatched cgroup puts no more exits in the overflow, so its share
+ * counters go with it: kept, every cgroup that ever overflowed would hold an
+ * entry of each for good (a restarted container is a new cgroup), and past
+ * their 4,096 no cgroup could overflow at all. Its exits still waiting are
+ * read all the same (consumer.c counts none for a cgroup without counters).
+ * Builds before the overflow have no such maps.
+ */
+static void drop_overflow_counters(const char *dir, __u64 id)
+{
+	static const char *const counters[] = { "overflow_written", "overflow_read" };
+	char p[PATH_MAX];
+
+	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+		int fd;
+
+		if (snprintf(p, sizeof(p), "%s/%s", dir, counters[i]) >= (int)sizeof(p))
+			continue;
+		fd = bpf_obj_get(p);
+		if (fd < 0)
+			continue;
+		bpf_map_delete_elem(fd, &id);
+		close(fd);
+	}
 }
 
 static napi_value watch_common(napi_env env, napi_callback_info info, bool add)
@@ -56,6 +83,8 @@ static napi_value watch_common(napi_env env, napi_callback_info info, bool add)
 			 add ? "bpf_map_update_elem" : "bpf_map_delete_elem");
 		return vn_throw(env, VN_ERR_MAP, err, what, path, NULL);
 	}
+	if (!add)
+		drop_overflow_counters(dirname(path), key);
 	return NULL;
 }
 
