@@ -88,7 +88,8 @@ export interface ProcessState {
    * When a process left "backing-off" is due to start again, in /proc
    * start-time ticks since boot (a clock that no wall-clock change moves and
    * that outlives the monitor): a monitor started meanwhile waits out the
-   * rest instead of restarting it at once. Absent in older state: at once.
+   * rest instead of restarting it at once, never longer than its policy's
+   * longest delay (ticks restart at boot). Absent in older state: at once.
    */
   backoffUntil?: number | null;
   /** Supervision (absent in state written by older builds). The exec check's verdict, written by the monitor. */
