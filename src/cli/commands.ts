@@ -12,6 +12,7 @@ import { parseSignal } from '../util/signals.js';
 import { expectPositionals, parseArgs, seconds } from './args.js';
 import { inspectView, psRow, table } from './view.js';
 import { isAlive } from '../launcher/proc.js';
+import { VIA_MONITOR_ENV, type OperatorNote } from '../control/protocol.js';
 
 export interface Context {
   store: Store;
@@ -129,36 +130,69 @@ type OperatorVerb = 'start' | 'stop' | 'restart';
  * An operator's start, stop or restart from the command line, journaled as the
  * monitor's control socket journals one (monitor/control.ts): `operator` when
  * asked, then `start`/`stop` when done (or `operator` again when it failed).
- * The CLI writes them only while no monitor runs; a running monitor owns the
- * journal, and a request over its socket (which runs this very command as its
- * child) is journaled there, so nothing is recorded twice.
+ * While no monitor runs, the CLI appends the records itself; while one runs it
+ * owns the journal, so the records are handed to it over its socket (a `note`
+ * request). A command the monitor itself runs (VIGIL_VIA_MONITOR, a request
+ * over its socket or its own escalation) is journaled by the monitor already:
+ * nothing is recorded twice.
  */
 async function journaledOperator<T>(ctx: Context, verb: OperatorVerb, name: string, proc: string | null, act: () => T | Promise<T>): Promise<T> {
   const before = NAME_PATTERN.test(name) ? ctx.store.tryRead(name) : null;
   if (!before) return act(); // refused as "no container named", with nothing to record
+  if (process.env[VIA_MONITOR_ENV] === '1') return act();
   const target = proc ? `${name}/${proc}` : name;
   const pidOf = (s: ContainerState | null) => (proc ? s?.processes.find((p) => p.name === proc)?.pid ?? null : s?.init?.pid ?? null);
   const { appendWithoutMonitor } = await import('../journal/without-monitor.js');
-  const record = (kind: 'operator' | 'start' | 'stop', pid: number | null, reason: string) => {
+  let monitorRuns = false;
+  let unrecorded = false; // once a record failed, the rest are not tried (a hung monitor is waited for once)
+  const record = async (kind: OperatorNote['kind'], pid: number | null, reason: (toMonitor: boolean) => string) => {
+    if (unrecorded) return;
+    const note = { kind, container: name, process: proc, pid, action: verb };
     try {
-      appendWithoutMonitor(ctx.store, [{ kind, container: name, process: proc, pid, action: verb, peerPid: process.pid, reason }]);
+      if (!monitorRuns) {
+        if (appendWithoutMonitor(ctx.store, [{ ...note, peerPid: process.pid, reason: reason(false) }]) !== null) return;
+        monitorRuns = true;
+      }
+      await noteToMonitor(ctx.store.root, { ...note, reason: reason(true) });
     } catch (err) {
       // The operator's command goes on without its record, as the monitor goes on without its journal.
+      unrecorded = true;
       process.stderr.write(`vigil: journal: ${(err as Error).message}; the ${verb} goes on unrecorded\n`);
     }
   };
-  record('operator', pidOf(before), `operator ${verb} of ${target} asked on the command line (pid ${process.pid}, no monitor running)`);
+  await record('operator', pidOf(before), (toMonitor) => `operator ${verb} of ${target} asked on the command line (pid ${process.pid}${toMonitor ? '' : ', no monitor running'})`);
   let result: T;
   try {
     result = await act();
   } catch (err) {
-    record('operator', pidOf(before), `operator ${verb} of ${target} failed: ${(err as Error).message}`);
+    await record('operator', pidOf(before), () => `operator ${verb} of ${target} failed: ${(err as Error).message}`);
     throw err;
   }
   const after = ctx.store.tryRead(name);
-  if (verb === 'stop') record('stop', pidOf(before), `operator stop of ${target} done: not restarted`);
-  else record('start', pidOf(after), `operator ${verb} of ${target} done`);
+  if (verb === 'stop') await record('stop', pidOf(before), () => `operator stop of ${target} done: not restarted`);
+  else await record('start', pidOf(after), () => `operator ${verb} of ${target} done`);
   return result;
+}
+
+/** How long an operator's command waits for the monitor to take a record (a hung monitor must not hang it). */
+const NOTE_TIMEOUT_MS = 1000;
+
+/** Hand an operator record to the running monitor, which journals it. */
+async function noteToMonitor(root: string, note: OperatorNote): Promise<void> {
+  const { ControlClient } = await import('../control/client.js');
+  const client = await ControlClient.connect(root, NOTE_TIMEOUT_MS);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      client.request({ type: 'note', ...note }),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new StateError(`the monitor did not take the record within ${NOTE_TIMEOUT_MS} ms`)), NOTE_TIMEOUT_MS);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    client.close();
+  }
 }
 
 export async function cmdStart(ctx: Context, argv: string[]): Promise<number> {

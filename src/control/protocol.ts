@@ -35,10 +35,31 @@ export type Request =
   | { id: number; type: 'subscribe'; since: number }
   | { id: number; type: 'restart'; container: string; process?: string | null }
   | { id: number; type: 'start'; container: string; process?: string | null }
-  | { id: number; type: 'stop'; container: string; process?: string | null; timeoutMs?: number };
+  | { id: number; type: 'stop'; container: string; process?: string | null; timeoutMs?: number }
+  | ({ id: number; type: 'note' } & OperatorNote);
+
+/**
+ * An operator's start, stop or restart that the command line performed itself
+ * while a monitor ran: the monitor owns the journal, so the CLI hands it the
+ * record (`operator` when asked, `start`/`stop` when done) instead of writing.
+ */
+export interface OperatorNote {
+  kind: 'operator' | 'start' | 'stop';
+  action: 'start' | 'stop' | 'restart';
+  container: string;
+  process: string | null;
+  pid: number | null;
+  reason: string;
+}
+
+/**
+ * Set in the environment of the `vigil` commands a monitor runs: the monitor
+ * journals those itself, so they hand it no note (cli/commands.ts).
+ */
+export const VIA_MONITOR_ENV = 'VIGIL_VIA_MONITOR';
 
 export type RequestType = Request['type'];
-export const REQUEST_TYPES: readonly RequestType[] = ['snapshot', 'subscribe', 'restart', 'start', 'stop'];
+export const REQUEST_TYPES: readonly RequestType[] = ['snapshot', 'subscribe', 'restart', 'start', 'stop', 'note'];
 
 export interface MonitorInfo {
   pid: number;
@@ -100,6 +121,14 @@ export function requestProblem(v: unknown): string | null {
     if (typeof r.container !== 'string' || !r.container) return 'container: expected a container name';
     if (r.process !== undefined && r.process !== null && (typeof r.process !== 'string' || !r.process)) return 'process: expected a process name or null';
     if (r.type === 'stop' && r.timeoutMs !== undefined && !(typeof r.timeoutMs === 'number' && r.timeoutMs >= 0 && r.timeoutMs <= 3_600_000)) return 'timeoutMs: expected milliseconds between 0 and 3600000';
+  }
+  if (r.type === 'note') {
+    if (!['operator', 'start', 'stop'].includes(r.kind as string)) return `kind: expected operator, start or stop, got ${JSON.stringify(r.kind)}`;
+    if (!['start', 'stop', 'restart'].includes(r.action as string)) return `action: expected start, stop or restart, got ${JSON.stringify(r.action)}`;
+    if (typeof r.container !== 'string' || !r.container) return 'container: expected a container name';
+    if (r.process !== null && (typeof r.process !== 'string' || !r.process)) return 'process: expected a process name or null';
+    if (r.pid !== null && !(Number.isSafeInteger(r.pid) && (r.pid as number) > 0)) return 'pid: expected a pid or null';
+    if (typeof r.reason !== 'string' || !r.reason || r.reason.length > 2000) return 'reason: expected a sentence (at most 2000 characters)';
   }
   return null;
 }

@@ -29,11 +29,11 @@ export interface Peer {
   gid: number;
 }
 
-export type CommandRequest = Extract<Request, { type: 'restart' | 'start' | 'stop' }>;
+export type CommandRequest = Extract<Request, { type: 'restart' | 'start' | 'stop' | 'note' }>;
 
 export interface ControlHandlers {
   snapshot(): Snapshot;
-  /** Perform restart/start/stop; resolves with what to answer, rejects with an error to report. */
+  /** Perform restart/start/stop, or journal a note; resolves with what to answer, rejects with an error to report. */
   command(request: CommandRequest, peer: Peer): Promise<unknown>;
   /** Journal records with seq > since, as stored now (synchronously). */
   backlog(since: number): JournalRecord[];

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../paths.js';
 import { restoreChildPriority } from './priority.js';
+import { VIA_MONITOR_ENV } from '../control/protocol.js';
 
 const VIGIL = path.join(PACKAGE_ROOT, 'bin/vigil');
 
@@ -17,7 +18,8 @@ export interface CliOutcome {
 
 export function runVigil(root: string, args: string[]): Promise<CliOutcome> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [VIGIL, '--root', root, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // VIGIL_VIA_MONITOR: the monitor journals what it asks for itself; the child must not note it again.
+    const child = spawn(process.execPath, [VIGIL, '--root', root, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, [VIA_MONITOR_ENV]: '1' } });
     restoreChildPriority(child.pid);
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));

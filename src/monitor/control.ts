@@ -102,6 +102,11 @@ function tracerDrops(store: Store): string {
 }
 
 async function operatorCommand(store: Store, reporter: Reporter, request: CommandRequest, peer: Peer): Promise<unknown> {
+  if (request.type === 'note') {
+    // The command line did it itself; the peer (root, by its credentials) is who says so.
+    const { kind, container, process, pid, action, reason } = request;
+    return { seq: reporter.emit({ kind, container, process, pid, action, peerPid: peer.pid, reason }).seq };
+  }
   const target = request.process ? `${request.container}/${request.process}` : request.container;
   const state = store.tryRead(request.container);
   if (!state) throw new NotFoundError(`no container named "${request.container}"`);

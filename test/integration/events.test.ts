@@ -337,3 +337,31 @@ serial('without a monitor, vigil stop, start and restart journal the operator\'s
   const watching = await monitor.waitFor((l) => l.kind === 'monitor' && /watching/.test(l.reason));
   t.true(watching.seq > got.at(-1)!.seq, 'the monitor continues the numbering after the CLI\'s records');
 });
+
+// Found by a newcomer: with a monitor running, an operator's start or restart on the command line left no record of the new pid.
+serial('with a monitor running, vigil stop, start and restart hand their records to it: each once, the new pid named', async (t) => {
+  await monitor.waitFor((l) => l.kind === 'monitor' && /watching/.test(l.reason));
+  const last = readJournal(journalDir(env.root)).records.at(-1)!.seq;
+  const apiPid = pidOf(t, 'api');
+  env.ok(t, 'stop', '-t', '1', 'svc', 'api');
+  env.ok(t, 'start', 'svc', 'api');
+  const startedPid = pidOf(t, 'api');
+  env.ok(t, 'restart', 'svc', 'api');
+  const restartedPid = pidOf(t, 'api');
+  t.not(restartedPid, startedPid);
+  await sleep(500); // the old copies' exits, journaled by the monitor from the kernel's events
+  const got = events('--since', String(last + 1)).filter((r) => r.kind === 'operator' || r.kind === 'start' || r.kind === 'stop');
+  t.deepEqual(got.map((r) => [r.kind, r.process, r.action]), [
+    ['operator', 'api', 'stop'], ['stop', 'api', 'stop'],
+    ['operator', 'api', 'start'], ['start', 'api', 'start'],
+    ['operator', 'api', 'restart'], ['start', 'api', 'restart'],
+  ]);
+  t.regex(got[0].reason, /^operator stop of svc\/api asked on the command line \(pid \d+\)$/);
+  t.is(got[0].pid, apiPid);
+  t.is(got[3].pid, startedPid, 'the start names the new pid');
+  t.is(got[5].pid, restartedPid, 'the restart names the new pid');
+  t.true(got.every((r) => r.peerPid !== undefined && r.peerPid !== process.pid), 'each names the command that asked');
+  const all = events('--since', String(last + 1));
+  const oldExit = all.find((r) => r.kind === 'exit' && r.pid === startedPid);
+  t.is(oldExit?.action, 'leave', 'the restart\'s old copy is the operator\'s, not answered');
+});
