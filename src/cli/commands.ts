@@ -143,17 +143,20 @@ async function journaledOperator<T>(ctx: Context, verb: OperatorVerb, name: stri
   const target = proc ? `${name}/${proc}` : name;
   const pidOf = (s: ContainerState | null) => (proc ? s?.processes.find((p) => p.name === proc)?.pid ?? null : s?.init?.pid ?? null);
   const { appendWithoutMonitor } = await import('../journal/without-monitor.js');
-  let monitorRuns = false;
   let unrecorded = false; // once a record failed, the rest are not tried (a hung monitor is waited for once)
   const record = async (kind: OperatorNote['kind'], pid: number | null, reason: (toMonitor: boolean) => string) => {
     if (unrecorded) return;
     const note = { kind, container: name, process: proc, pid, action: verb };
+    const deadline = Date.now() + NOTE_TIMEOUT_MS;
     try {
-      if (!monitorRuns) {
+      for (;;) {
         if (appendWithoutMonitor(ctx.store, [{ ...note, peerPid: process.pid, reason: reason(false) }]) !== null) return;
-        monitorRuns = true;
+        if (await noteToMonitor(ctx.store.root, { ...note, reason: reason(true) })) return;
+        // Nobody listens: the socket of a monitor killed with -9, while another
+        // command held the lock for its own record. Its hold ends in milliseconds.
+        if (Date.now() >= deadline) throw new StateError(`monitor.lock stayed held for ${NOTE_TIMEOUT_MS} ms with no monitor listening`);
+        await new Promise((r) => setTimeout(r, 10));
       }
-      await noteToMonitor(ctx.store.root, { ...note, reason: reason(true) });
     } catch (err) {
       // The operator's command goes on without its record, as the monitor goes on without its journal.
       unrecorded = true;
@@ -177,10 +180,16 @@ async function journaledOperator<T>(ctx: Context, verb: OperatorVerb, name: stri
 /** How long an operator's command waits for the monitor to take a record (a hung monitor must not hang it). */
 const NOTE_TIMEOUT_MS = 1000;
 
-/** Hand an operator record to the running monitor, which journals it. */
-async function noteToMonitor(root: string, note: OperatorNote): Promise<void> {
-  const { ControlClient } = await import('../control/client.js');
-  const client = await ControlClient.connect(root, NOTE_TIMEOUT_MS);
+/** Hand an operator record to the running monitor, which journals it; false when no monitor listens. */
+async function noteToMonitor(root: string, note: OperatorNote): Promise<boolean> {
+  const { ControlClient, MonitorNotRunningError } = await import('../control/client.js');
+  let client;
+  try {
+    client = await ControlClient.connect(root, NOTE_TIMEOUT_MS);
+  } catch (err) {
+    if (err instanceof MonitorNotRunningError) return false;
+    throw err;
+  }
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
@@ -193,6 +202,7 @@ async function noteToMonitor(root: string, note: OperatorNote): Promise<void> {
     clearTimeout(timer);
     client.close();
   }
+  return true;
 }
 
 export async function cmdStart(ctx: Context, argv: string[]): Promise<number> {

@@ -365,3 +365,24 @@ serial('with a monitor running, vigil stop, start and restart hand their records
   const oldExit = all.find((r) => r.kind === 'exit' && r.pid === startedPid);
   t.is(oldExit?.action, 'leave', 'the restart\'s old copy is the operator\'s, not answered');
 });
+
+// The socket of a monitor killed with -9 stays; while another command held monitor.lock for its own record, a command took that for a monitor and lost its record.
+serial('after a monitor\'s kill -9, a command contending for the lock with another still journals its own record', async (t) => {
+  t.is(await monitor.stop('SIGKILL'), null);
+  t.true(fs.existsSync(controlSocketPath(env.root)), 'the dead monitor\'s socket is still there');
+  const last = readJournal(journalDir(env.root)).records.at(-1)!.seq;
+  // Another command's brief hold, made longer so the stop surely meets it.
+  const holder = spawn('flock', [env.store.monitorLockFile, 'sleep', '0.4'], { stdio: 'ignore' });
+  const held = new Promise((r) => holder.once('exit', r));
+  await sleep(100);
+  const r = env.cli('stop', '-t', '1', 'svc', 'api');
+  await held;
+  t.is(r.status, 0, r.stderr);
+  t.notRegex(r.stderr, /unrecorded/);
+  const got = events('--since', String(last + 1)).filter((x) => x.kind === 'operator' || x.kind === 'stop');
+  t.deepEqual(got.map((x) => [x.kind, x.process, x.action]), [['operator', 'api', 'stop'], ['stop', 'api', 'stop']]);
+  t.regex(got[0].reason, /no monitor running/);
+  env.ok(t, 'start', 'svc', 'api');
+  monitor = env.startMonitor();
+  await monitor.waitFor((l) => l.kind === 'monitor' && /watching/.test(l.reason));
+});
