@@ -63,11 +63,14 @@ async function main(): Promise<number> {
 
   const lines: Line[] = [];
   let waiters: Array<() => void> = [];
+  let showMonitor = true; // the clean-up's own stop lines would split the table from the summary
   const monitor = spawn(process.execPath, [VIGIL, 'monitor', '--json'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   readline.createInterface({ input: monitor.stdout }).on('line', (text) => {
     const l = JSON.parse(text) as Line;
     lines.push(l);
-    if (l.kind === 'monitor') console.log(`  ${dim('monitor')} ${l.reason}`);
+    if (!showMonitor) {
+      // the clean-up's stop records: not shown
+    } else if (l.kind === 'monitor') console.log(`  ${dim('monitor')} ${l.reason}`);
     else if (l.kind !== 'signal') console.log(`  ${dim('monitor')} ${l.kind.padEnd(7)} ${l.process ?? ''}${l.pid ? ` pid ${l.pid}` : ''}: ${l.reason}`);
     for (const w of waiters.splice(0)) w();
   });
@@ -125,9 +128,10 @@ async function main(): Promise<number> {
       console.log('');
     }
     console.log(bold('vigil ps'));
-    process.stdout.write(vigil('ps').stdout.replace(/^/gm, '  '));
+    process.stdout.write(vigil('ps').stdout.replace(/^(?=.)/gm, '  '));
     console.log('');
   } finally {
+    showMonitor = false;
     cleanup();
     if (monitor.exitCode === null) await new Promise((r) => monitor.once('exit', r));
     removeCgroupParent();
