@@ -20,7 +20,7 @@ import type { ContainerState, ProcessState, Store } from '../state/store.js';
 import { NotFoundError, VigilError } from '../util/errors.js';
 import { monitorRunning, recordStart, startProcess } from './container.js';
 import { runHealthCheck } from './health-exec.js';
-import { initialHealth, onCheckResult, type CheckResult } from '../policy/health.js';
+import { checkStep, type CheckResult } from '../policy/health.js';
 import type { HealthSpec } from './spec-supervision.js';
 import { isAlive, readStat, signalIdentified } from './proc.js';
 import type { ContainerSpec, ProcessSpec } from './spec.js';
@@ -213,9 +213,7 @@ function recordOwnCheck(store: Store, name: string, dep: string, pid: number, sp
   update(store, name, (st) => {
     const q = st.processes.find((x) => x.name === dep);
     if (!q || q.pid !== pid || q.state !== 'running') return;
-    const before = q.health?.pid === pid ? q.health : initialHealth(pid);
-    const now = Date.now();
-    q.health = onCheckResult(spec, before, result, q.startedAt ? Date.parse(q.startedAt) : now, now).health;
+    q.health = checkStep(spec, q.health, pid, q.startedAt, result, Date.now()).health;
   });
 }
 

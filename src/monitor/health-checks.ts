@@ -12,7 +12,7 @@
  */
 import { runHealthCheck } from '../launcher/health-exec.js';
 import { signalIdentified } from '../launcher/proc.js';
-import { initialHealth, nextCheckMs, onCheckResult, type HealthStep } from '../policy/health.js';
+import { checkStep, initialHealth, nextCheckMs, type HealthStep } from '../policy/health.js';
 import type { ContainerState, Store } from '../state/store.js';
 import { NotFoundError } from '../util/errors.js';
 import type { Reporter } from './report.js';
@@ -94,8 +94,7 @@ export class HealthChecks {
         const spec = s.spec.processes.find((q) => q.name === processName)?.health;
         // The process died or was replaced while the check ran: its verdict is moot.
         if (!p || !spec || p.pid !== pid || p.state !== 'running' || s.state !== 'running' || p.operatorStop || s.operatorStop) return;
-        const from = p.health?.pid === pid ? p.health : initialHealth(pid);
-        step = onCheckResult(spec, from, result, p.startedAt ? Date.parse(p.startedAt) : Date.now(), Date.now());
+        step = checkStep(spec, p.health, pid, p.startedAt, result, Date.now());
         p.health = step.health;
         startTime = p.startTime;
       });

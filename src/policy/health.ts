@@ -65,6 +65,15 @@ export function onCheckResult(spec: HealthSpec, before: Health, result: CheckRes
   };
 }
 
+/**
+ * The step a finished check makes for process `pid`, from the health its state
+ * records (results about an earlier pid are not carried over) and its start.
+ */
+export function checkStep(spec: HealthSpec, recorded: Health | null | undefined, pid: number, startedAt: string | null, result: CheckResult, nowMs: number): HealthStep {
+  const before = recorded?.pid === pid ? recorded : initialHealth(pid);
+  return onCheckResult(spec, before, result, startedAt ? Date.parse(startedAt) : nowMs, nowMs);
+}
+
 /** When the next check is due: an interval after the last one, or after the start. */
 export function nextCheckMs(spec: HealthSpec, health: Health, startedAtMs: number): number {
   return (health.lastCheckMs ?? startedAtMs) + spec.interval;
