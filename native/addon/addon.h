@@ -42,6 +42,9 @@ bool vn_arg_int(napi_env env, napi_value v, const char *fn, const char *arg, int
 /* dir + "/" + name into out; throws ENAMETOOLONG and returns false if too long. */
 bool vn_join(napi_env env, const char *fn, const char *dir, const char *name, char out[PATH_MAX]);
 
+/* The fd of the object pinned at dir/name, or -1 (absent, e.g. a map older builds lack). */
+int vn_pinned_fd(const char *dir, const char *name);
+
 /* libbpf messages (info and warnings) are kept here rather than printed. */
 /*
  * Teardown shared by the objects that read an fd on the main loop (Consumer,

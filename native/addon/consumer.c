@@ -218,16 +218,6 @@ static struct consumer *unwrap_this(napi_env env, napi_callback_info info, const
 	return c;
 }
 
-/* A pinned map's fd, or -1 (absent from builds before it: done without). */
-static int pinned_fd(const char *dir, const char *name)
-{
-	char p[PATH_MAX];
-
-	if (snprintf(p, sizeof(p), "%s/%s", dir, name) >= (int)sizeof(p))
-		return -1;
-	return bpf_obj_get(p);
-}
-
 /* new Consumer(pinDir: string, callback: (records: Buffer[]) => void) */
 static napi_value consumer_new(napi_env env, napi_callback_info info)
 {
@@ -256,9 +246,10 @@ static napi_value consumer_new(napi_env env, napi_callback_info info)
 	if (!c)
 		return vn_throw(env, VN_ERR_SYS, ENOMEM, "Consumer: calloc", NULL, NULL);
 	c->env = env;
-	c->overflow_fd = pinned_fd(dir, "exit_overflow");
-	c->overflow_written_fd = pinned_fd(dir, "overflow_written");
-	c->overflow_read_fd = pinned_fd(dir, "overflow_read");
+	/* -1 where the pinned build predates the overflow: the ring buffer alone then */
+	c->overflow_fd = vn_pinned_fd(dir, "exit_overflow");
+	c->overflow_written_fd = vn_pinned_fd(dir, "overflow_written");
+	c->overflow_read_fd = vn_pinned_fd(dir, "overflow_read");
 	c->map_fd = bpf_obj_get(path);
 	if (c->map_fd < 0) {
 		err = errno;

@@ -1,10 +1,12 @@
-/* flock(2), the monotonic clock, SO_PEERCRED, a cgroup2 mount: small host calls Node lacks. */
+/* flock(2), the monotonic clock, SO_PEERCRED, a cgroup2 mount, a pinned object: small host calls Node lacks. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <bpf/bpf.h>
 #include "addon.h"
 
 /* flock(fd: number, exclusive: boolean, wait: boolean): boolean */
@@ -126,4 +128,13 @@ void vn_js_refs_release(napi_env env, napi_async_context *actx, napi_ref *callba
 	if (*self)
 		napi_delete_reference(env, *self);
 	*self = NULL;
+}
+
+int vn_pinned_fd(const char *dir, const char *name)
+{
+	char p[PATH_MAX];
+
+	if (snprintf(p, sizeof(p), "%s/%s", dir, name) >= (int)sizeof(p))
+		return -1;
+	return bpf_obj_get(p);
 }

@@ -40,14 +40,10 @@ static int open_pinned(napi_env env, const char *fn, napi_value jdir, const char
 static void drop_overflow_counters(const char *dir, __u64 id)
 {
 	static const char *const counters[] = { "overflow_written", "overflow_read" };
-	char p[PATH_MAX];
 
 	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
-		int fd;
+		int fd = vn_pinned_fd(dir, counters[i]);
 
-		if (snprintf(p, sizeof(p), "%s/%s", dir, counters[i]) >= (int)sizeof(p))
-			continue;
-		fd = bpf_obj_get(p);
 		if (fd < 0)
 			continue;
 		bpf_map_delete_elem(fd, &id);
