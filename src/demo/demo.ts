@@ -68,10 +68,8 @@ async function main(): Promise<number> {
   readline.createInterface({ input: monitor.stdout }).on('line', (text) => {
     const l = JSON.parse(text) as Line;
     lines.push(l);
-    if (!showMonitor) {
-      // the clean-up's stop records: not shown
-    } else if (l.kind === 'monitor') console.log(`  ${dim('monitor')} ${l.reason}`);
-    else if (l.kind !== 'signal') console.log(`  ${dim('monitor')} ${l.kind.padEnd(7)} ${l.process ?? ''}${l.pid ? ` pid ${l.pid}` : ''}: ${l.reason}`);
+    if (showMonitor && l.kind === 'monitor') console.log(`  ${dim('monitor')} ${l.reason}`);
+    else if (showMonitor && l.kind !== 'signal') console.log(`  ${dim('monitor')} ${l.kind.padEnd(7)} ${l.process ?? ''}${l.pid ? ` pid ${l.pid}` : ''}: ${l.reason}`);
     for (const w of waiters.splice(0)) w();
   });
   const waitFor = (match: (l: Line) => boolean, from: number, ms = 15_000) =>
