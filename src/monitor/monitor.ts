@@ -9,7 +9,7 @@ import { BPF_OBJECT_PATH } from '../paths.js';
 import type { DecodedEvent, ExitEvent, OomEvent, SignalEvent, TaskIdentity } from '../events/decode.js';
 import { describeLayout, detectLayout } from '../launcher/cgroups.js';
 import { recordStart, startProcess } from '../launcher/container.js';
-import { isAlive, signalIdentified, sleepSync } from '../launcher/proc.js';
+import { isAlive, signalIdentified } from '../launcher/proc.js';
 import { signalName } from '../util/signals.js';
 import { CONTAINER_RESTART_MARK, escalate, talliesFromRecords } from '../policy/escalation.js';
 import { DEFAULT_ESCALATION } from '../launcher/spec-ops.js';
@@ -18,7 +18,7 @@ import { criticalReason, isCriticalDeath } from '../policy/critical.js';
 import type { ContainerState, LastExit, ProcessState, Store } from '../state/store.js';
 import { rotateContainerLogs } from '../state/log-rotation.js';
 import { bpffsMount, ensureTracer, openConsumer, tracerSupport, watch, type EventConsumer } from '../tracer/tracer.js';
-import { flock } from '../tracer/native.js';
+import { lockPatiently } from '../state/monitor-lock.js';
 import { HostError, NotFoundError, StateError, VigilError } from '../util/errors.js';
 import { monoNow, nsToMs, type MonoNs } from '../util/units.js';
 import { findStartedProcess, helperInFlight, helperTag, ticksSinceBoot } from './adopt.js';
@@ -102,12 +102,7 @@ export class Monitor {
     }
     // A CLI command journaling while no monitor ran (journal/without-monitor.ts)
     // holds the lock for milliseconds: that is not another monitor.
-    let locked = flock(fd, true, false);
-    for (let waited = 0; !locked && waited < LOCK_PATIENCE_MS; waited += 50) {
-      sleepSync(50);
-      locked = flock(fd, true, false);
-    }
-    if (!locked) {
+    if (!lockPatiently(fd, LOCK_PATIENCE_MS)) {
       fs.closeSync(fd);
       throw new StateError(`another monitor is running for ${this.store.root}`);
     }

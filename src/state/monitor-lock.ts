@@ -30,13 +30,20 @@ export function takeMonitorLock(store: Store, create: boolean): number | null | 
     if (!create && (err as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
     throw err;
   }
-  const deadline = Date.now() + PATIENCE_MS;
+  if (lockPatiently(fd, PATIENCE_MS, () => fs.existsSync(controlSocketPath(store.root)))) return fd;
+  fs.closeSync(fd);
+  return null;
+}
+
+/**
+ * Take an exclusive flock on fd, waiting out another's brief hold for up to
+ * patienceMs, or less once `giveUp` says the holder is there to stay.
+ */
+export function lockPatiently(fd: number, patienceMs: number, giveUp: () => boolean = () => false): boolean {
+  const deadline = Date.now() + patienceMs;
   for (;;) {
-    if (flock(fd, true, false)) return fd;
-    if (fs.existsSync(controlSocketPath(store.root)) || Date.now() >= deadline) {
-      fs.closeSync(fd);
-      return null;
-    }
+    if (flock(fd, true, false)) return true;
+    if (giveUp() || Date.now() >= deadline) return false;
     sleepSync(RETRY_MS);
   }
 }
