@@ -151,7 +151,7 @@ async function journaledOperator<T>(ctx: Context, verb: OperatorVerb, name: stri
     try {
       for (;;) {
         if (appendWithoutMonitor(ctx.store, [{ ...note, peerPid: process.pid, reason: reason(false) }]) !== null) return;
-        if (await noteToMonitor(ctx.store.root, { ...note, reason: reason(true) })) return;
+        if (await noteToMonitor(ctx.store.root, { ...note, reason: reason(true), deadline: Date.now() + NOTE_TIMEOUT_MS })) return;
         // Nobody listens: the socket of a monitor killed with -9, while another
         // command held the lock for its own record. Its hold ends in milliseconds.
         if (Date.now() >= deadline) throw new StateError(`monitor.lock stayed held for ${NOTE_TIMEOUT_MS} ms with no monitor listening`);
@@ -179,6 +179,7 @@ async function journaledOperator<T>(ctx: Context, verb: OperatorVerb, name: stri
 
 /** How long an operator's command waits for the monitor to take a record (a hung monitor must not hang it). */
 const NOTE_TIMEOUT_MS = 1000;
+const NOTE_GRACE_MS = 250;
 
 /** Hand an operator record to the running monitor, which journals it; false when no monitor listens. */
 async function noteToMonitor(root: string, note: OperatorNote): Promise<boolean> {
@@ -195,7 +196,8 @@ async function noteToMonitor(root: string, note: OperatorNote): Promise<boolean>
     await Promise.race([
       client.request({ type: 'note', ...note }),
       new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new StateError(`the monitor did not take the record within ${NOTE_TIMEOUT_MS} ms`)), NOTE_TIMEOUT_MS);
+        // A little past the note's deadline, for an answer given just before it (the monitor journals nothing after it).
+        timer = setTimeout(() => reject(new StateError(`the monitor did not take the record within ${NOTE_TIMEOUT_MS} ms`)), NOTE_TIMEOUT_MS + NOTE_GRACE_MS);
       }),
     ]);
   } finally {

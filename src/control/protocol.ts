@@ -50,6 +50,12 @@ export interface OperatorNote {
   process: string | null;
   pid: number | null;
   reason: string;
+  /**
+   * When the command line stops waiting for the answer (ms since the epoch):
+   * a note read later (a monitor that was stopped, or too busy) is refused,
+   * not journaled, as the command line has already said it went unrecorded.
+   */
+  deadline?: number;
 }
 
 /**
@@ -129,6 +135,7 @@ export function requestProblem(v: unknown): string | null {
     if (r.process !== null && (typeof r.process !== 'string' || !r.process)) return 'process: expected a process name or null';
     if (r.pid !== null && !(Number.isSafeInteger(r.pid) && (r.pid as number) > 0)) return 'pid: expected a pid or null';
     if (typeof r.reason !== 'string' || !r.reason || r.reason.length > 2000) return 'reason: expected a sentence (at most 2000 characters)';
+    if (r.deadline !== undefined && !Number.isSafeInteger(r.deadline)) return 'deadline: expected a time in ms since the epoch';
   }
   return null;
 }

@@ -104,7 +104,9 @@ function tracerDrops(store: Store): string {
 async function operatorCommand(store: Store, reporter: Reporter, request: CommandRequest, peer: Peer): Promise<unknown> {
   if (request.type === 'note') {
     // The command line did it itself; the peer (root, by its credentials) is who says so.
-    const { kind, container, process, pid, action, reason } = request;
+    const { kind, container, process, pid, action, reason, deadline } = request;
+    // Read after its sender gave up on it (this monitor was stopped, or busy): it said the record was lost, so it is.
+    if (deadline !== undefined && Date.now() > deadline) throw new StateError(`the note came ${Date.now() - deadline} ms after its sender stopped waiting: not journaled`);
     return { seq: reporter.emit({ kind, container, process, pid, action, peerPid: peer.pid, reason }).seq };
   }
   const target = request.process ? `${request.container}/${request.process}` : request.container;

@@ -386,3 +386,27 @@ serial('after a monitor\'s kill -9, a command contending for the lock with anoth
   monitor = env.startMonitor();
   await monitor.waitFor((l) => l.kind === 'monitor' && /watching/.test(l.reason));
 });
+
+// Found by breaking the operator notes: a monitor stopped (SIGSTOP) during `vigil stop` read the note once continued and journaled it, late, though the command had said the record was lost; the `stop` record never came.
+serial('a note the monitor reads after its sender gave up on it is not journaled', async (t) => {
+  await monitor.waitFor((l) => l.kind === 'monitor' && /watching/.test(l.reason));
+  const last = readJournal(journalDir(env.root)).records.at(-1)!.seq;
+  const workerPid = pidOf(t, 'worker');
+  const from = monitor.lines.length;
+  let r;
+  const started = Date.now();
+  monitor.child.kill('SIGSTOP');
+  try {
+    r = env.cli('stop', '-t', '1', 'svc', 'worker');
+  } finally {
+    monitor.child.kill('SIGCONT');
+  }
+  t.is(r.status, 0, r.stderr);
+  t.true(Date.now() - started < 5000, 'the hung monitor is waited for once');
+  t.regex(r.stderr, /did not take the record within 1000 ms; the stop goes on unrecorded/);
+  await monitor.waitFor((l) => l.kind === 'exit' && l.pid === workerPid, 10_000, from);
+  await sleep(500);
+  const got = events('--since', String(last + 1)).filter((x) => x.kind === 'operator' || x.kind === 'stop');
+  t.deepEqual(got.map((x) => [x.kind, x.process]), [], 'nothing the command said was lost turns up late');
+  env.ok(t, 'start', 'svc', 'worker');
+});
