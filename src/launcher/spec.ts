@@ -120,7 +120,7 @@ export const MAX_ID = 4_294_967_294; // uid_t and gid_t, less the reserved (uid_
 const MAX_PIDS = 4_194_304; // the kernel's pid_max limit
 const MAX_CPUS = 4096;
 const MAX_MEMORY = 2 ** 50; // 1 PiB
-const PROCESS_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+export const PROCESS_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 export const USER_PATTERN = /^\d+(:\d+)?$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /**

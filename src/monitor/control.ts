@@ -9,8 +9,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { inspectView } from '../cli/view.js';
+import { NAME_PATTERN, PROCESS_NAME_PATTERN } from '../launcher/spec.js';
 import { ControlServer, type CommandRequest, type Peer } from '../control/server.js';
-import { PROTOCOL_VERSION, type CgroupLayoutName, type ContainerView, type Snapshot } from '../control/protocol.js';
+import { ERR_BAD_REQUEST, PROTOCOL_VERSION, type CgroupLayoutName, type ContainerView, type Snapshot } from '../control/protocol.js';
 import { journalDir, readJournal } from '../journal/journal.js';
 import { describeLayout, detectLayout } from '../launcher/cgroups.js';
 import { PACKAGE_ROOT } from '../paths.js';
@@ -105,6 +106,9 @@ async function operatorCommand(store: Store, reporter: Reporter, request: Comman
   if (request.type === 'note') {
     // The command line did it itself; the peer (root, by its credentials) is who says so.
     const { kind, container, process, pid, action, reason, deadline } = request;
+    // Names are journaled as given: only a name a container or process could have.
+    if (!NAME_PATTERN.test(container)) throw new VigilError(ERR_BAD_REQUEST, `container: expected a container name, got ${JSON.stringify(container)}`);
+    if (process !== null && !PROCESS_NAME_PATTERN.test(process)) throw new VigilError(ERR_BAD_REQUEST, `process: expected a process name or null, got ${JSON.stringify(process)}`);
     // Read after its sender gave up on it (this monitor was stopped, or busy): it said the record was lost, so it is.
     if (deadline !== undefined && Date.now() > deadline) throw new StateError(`the note came ${Date.now() - deadline} ms after its sender stopped waiting: not journaled`);
     return { seq: reporter.emit({ kind, container, process, pid, action, peerPid: peer.pid, reason }).seq };

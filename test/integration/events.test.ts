@@ -410,3 +410,19 @@ serial('a note the monitor reads after its sender gave up on it is not journaled
   t.deepEqual(got.map((x) => [x.kind, x.process]), [], 'nothing the command said was lost turns up late');
   env.ok(t, 'start', 'svc', 'worker');
 });
+
+serial('a note naming what could be no container or process is refused, by field, and the monitor goes on', async (t) => {
+  const last = readJournal(journalDir(env.root)).records.at(-1)!.seq;
+  const client = await ControlClient.connect(env.root);
+  try {
+    const note = { type: 'note' as const, kind: 'operator' as const, action: 'stop' as const, container: 'svc', process: null, pid: null, reason: 'by hand' };
+    await t.throwsAsync(client.request({ ...note, container: 'svc\n    99 forged line' }), { code: 'ERR_BAD_REQUEST', message: /^container: expected a container name/ });
+    await t.throwsAsync(client.request({ ...note, process: '../api' }), { code: 'ERR_BAD_REQUEST', message: /^process: expected a process name or null/ });
+    await t.throwsAsync(client.request({ ...note, deadline: 'soon' } as never), { code: 'ERR_BAD_REQUEST', message: /^deadline: / });
+    await t.throwsAsync(client.request({ ...note, deadline: Date.now() - 1 }), { message: /after its sender stopped waiting: not journaled/ });
+    t.is((await client.snapshot()).monitor.pid, monitor.child.pid!, "the monitor goes on");
+  } finally {
+    client.close();
+  }
+  t.false(events('--since', String(last + 1)).some((r) => r.reason === 'by hand'));
+});
