@@ -139,7 +139,8 @@ type OperatorVerb = 'start' | 'stop' | 'restart';
 async function journaledOperator<T>(ctx: Context, verb: OperatorVerb, name: string, proc: string | null, act: () => T | Promise<T>): Promise<T> {
   const before = NAME_PATTERN.test(name) ? ctx.store.tryRead(name) : null;
   if (!before) return act(); // refused as "no container named", with nothing to record
-  if (process.env[VIA_MONITOR_ENV] === '1') return act();
+  // Only the monitor's own child: the variable set in an operator's shell would silently lose their records.
+  if (process.env[VIA_MONITOR_ENV] === String(process.ppid)) return act();
   const target = proc ? `${name}/${proc}` : name;
   const pidOf = (s: ContainerState | null) => (proc ? s?.processes.find((p) => p.name === proc)?.pid ?? null : s?.init?.pid ?? null);
   const { appendWithoutMonitor } = await import('../journal/without-monitor.js');

@@ -59,8 +59,10 @@ export interface OperatorNote {
 }
 
 /**
- * Set in the environment of the `vigil` commands a monitor runs: the monitor
- * journals those itself, so they hand it no note (cli/commands.ts).
+ * Set in the environment of the `vigil` commands a monitor runs, to the
+ * monitor's pid: the monitor journals those itself, so they hand it no note
+ * (cli/commands.ts). A command whose parent is not that pid (the variable
+ * set in an operator's shell, say) journals as any other.
  */
 export const VIA_MONITOR_ENV = 'VIGIL_VIA_MONITOR';
 

@@ -18,8 +18,8 @@ export interface CliOutcome {
 
 export function runVigil(root: string, args: string[]): Promise<CliOutcome> {
   return new Promise((resolve) => {
-    // VIGIL_VIA_MONITOR: the monitor journals what it asks for itself; the child must not note it again.
-    const child = spawn(process.execPath, [VIGIL, '--root', root, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, [VIA_MONITOR_ENV]: '1' } });
+    // VIGIL_VIA_MONITOR (this monitor's pid): the monitor journals what it asks for itself; the child must not note it again.
+    const child = spawn(process.execPath, [VIGIL, '--root', root, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, [VIA_MONITOR_ENV]: String(process.pid) } });
     restoreChildPriority(child.pid);
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));

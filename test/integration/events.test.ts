@@ -426,3 +426,13 @@ serial('a note naming what could be no container or process is refused, by field
   }
   t.false(events('--since', String(last + 1)).some((r) => r.reason === 'by hand'));
 });
+
+// VIGIL_VIA_MONITOR=1 in an operator's shell made every start, stop and restart go unrecorded, silently.
+serial('VIGIL_VIA_MONITOR set by an operator does not keep their command out of the journal', async (t) => {
+  const last = readJournal(journalDir(env.root)).records.at(-1)!.seq;
+  const r = spawnSync(process.execPath, [VIGIL, 'restart', '-t', '1', 'svc', 'worker'], { env: { ...env.env, VIGIL_VIA_MONITOR: '1' }, encoding: 'utf8', timeout: 30_000 });
+  t.is(r.status, 0, r.stderr);
+  await sleep(300);
+  const got = events('--since', String(last + 1)).filter((x) => x.kind === 'operator' || x.kind === 'start');
+  t.deepEqual(got.map((x) => [x.kind, x.process, x.action]), [['operator', 'worker', 'restart'], ['start', 'worker', 'restart']]);
+});
